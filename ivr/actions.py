@@ -1,0 +1,90 @@
+"""What the engine asks Twilio to do, independent of TwiML.
+
+The engine returns a list of these; the render module turns them into a TwiML document. Waits
+(`Gather`, `RecordAudio`, `Connect`) carry the sequence number of the wait so that the render
+module can put it in the callback URL and a stale callback can be recognised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    voice: str | None = None
+    language: str | None = None
+    loop: int = 1
+
+
+@dataclass(frozen=True)
+class Play:
+    url: str
+    loop: int = 1
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: int = 1
+
+
+Prompt = Say | Play | Pause
+
+
+@dataclass(frozen=True)
+class Gather:
+    seq: int
+    prompts: tuple[Prompt, ...]
+    input: str = "dtmf"  # "dtmf", "speech" or "dtmf speech"
+    num_digits: int | None = None
+    timeout: int = 5
+    finish_on_key: str = "#"
+    hints: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordAudio:
+    seq: int
+    max_length: int = 120
+    timeout: int = 5
+    finish_on_key: str = "1234567890*#"
+    beep: bool = True
+    transcribe: bool = False
+
+
+@dataclass(frozen=True)
+class Connect:
+    """`<Dial>`: ring one number or several at once."""
+
+    seq: int
+    numbers: tuple[str, ...]
+    timeout: int = 30
+    caller_id: str | None = None
+    record: bool = False
+
+
+@dataclass(frozen=True)
+class Redirect:
+    url: str
+
+
+@dataclass(frozen=True)
+class Hangup:
+    pass
+
+
+@dataclass(frozen=True)
+class Reject:
+    reason: str = "rejected"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One SMS reply."""
+
+    text: str
+
+
+Action = Say | Play | Pause | Gather | RecordAudio | Connect | Redirect | Hangup | Reject | Message

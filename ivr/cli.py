@@ -1,0 +1,153 @@
+"""The `ivr` command: maps arguments to functions, nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _serve(a: argparse.Namespace) -> int:
+    from ivr.server import serve
+
+    return serve(
+        flows_dir=a.flows_dir, host=a.host, port=a.port, store=a.store,
+        public_url=a.public_url, insecure=a.insecure, workers=a.workers,
+    )
+
+
+def _check(a: argparse.Namespace) -> int:
+    from ivr.checkcmd import check
+
+    return check(a.paths or ["flows"], strict=a.strict, fmt=a.format)
+
+
+def _schema(a: argparse.Namespace) -> int:
+    from ivr.schema import schema_text
+
+    print(schema_text())
+    return 0
+
+
+def _history(a: argparse.Namespace) -> int:
+    from ivr.reports import history
+
+    return history(a.store, flow=a.flow, last=a.last)
+
+
+def _messages(a: argparse.Namespace) -> int:
+    from ivr.reports import messages
+
+    return messages(a.store, flow=a.flow, last=a.last)
+
+
+def _simulate(a: argparse.Namespace) -> int:
+    from ivr.simulator import simulate
+
+    return simulate(a.flow, flows_dir=a.flows, sms=a.sms, caller=a.caller, called=a.called)
+
+
+def _test(a: argparse.Namespace) -> int:
+    from ivr.flowtests import run_tests
+
+    return run_tests(a.paths, flows_dir=a.flows, junit=a.junit)
+
+
+def _graph(a: argparse.Namespace) -> int:
+    from ivr.graph import graph
+
+    return graph(a.flow, flows_dir=a.flows, fmt=a.format)
+
+
+def _outbound(a: argparse.Namespace) -> int:
+    from ivr.outbound import outbound
+
+    return outbound(
+        a.command, a.flow, to=a.to, from_=a.caller, variables=a.var, csv_path=a.csv,
+        rate=a.rate, results=a.results, flows_dir=a.flows, store=a.store,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ivr", description="Phone menus and SMS lines on "
+                                     "Twilio, from YAML flow files.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="answer Twilio's webhooks from the flows")
+    p.add_argument("flows_dir", nargs="?", default=None, metavar="FLOWS_DIR",
+                   help="folder of flow files (default: flows, or IVR_FLOWS)")
+    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    p.add_argument("--store", default=None,
+                   help="sqlite:///FILE (default sqlite:///ivr.sqlite3), memory://, redis://...")
+    p.add_argument("--public-url", default=None,
+                   help="the https base URL Twilio calls, behind a proxy or tunnel")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
+    p.add_argument("--insecure", action="store_true", default=None,
+                   help="accept unsigned requests when TWILIO_AUTH_TOKEN is not set")
+    p.set_defaults(fn=_serve)
+
+    p = sub.add_parser("check", help="check flow files and report every problem")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default flows/)")
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.add_argument("--format", choices=["text", "github"], default="text")
+    p.set_defaults(fn=_check)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of flow files")
+    p.set_defaults(fn=_schema)
+
+    for name, fn, what in (("history", _history, "recent conversations"),
+                           ("messages", _messages, "recordings and messages left")):
+        p = sub.add_parser(name, help=f"list {what}")
+        p.add_argument("--flow", default=None)
+        p.add_argument("--last", type=int, default=20)
+        p.add_argument("--store", default=None, help="as for serve (default from IVR_STORE)")
+        p.set_defaults(fn=fn)
+
+    p = sub.add_parser("simulate", help="try a flow in the terminal, without a phone")
+    p.add_argument("flow")
+    p.add_argument("--sms", action="store_true", help="text instead of calling")
+    p.add_argument("--from", dest="caller", default="+15005550006")
+    p.add_argument("--to", dest="called", default="+15005550001")
+    p.add_argument("--flows", default="flows", help="folder of flow files")
+    p.set_defaults(fn=_simulate)
+
+    p = sub.add_parser("test", help="run the conversation tests written beside the flows")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="test files or folders")
+    p.add_argument("--flows", default="flows", help="folder of flow files")
+    p.add_argument("--junit", default=None, metavar="FILE", help="also write JUnit XML")
+    p.set_defaults(fn=_test)
+
+    p = sub.add_parser("graph", help="draw a flow as a Mermaid or Graphviz diagram")
+    p.add_argument("flow")
+    p.add_argument("--flows", default="flows", help="folder of flow files")
+    p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    p.set_defaults(fn=_graph)
+
+    for name, what in (("call", "call a number (or each row of a CSV) with a flow"),
+                       ("text", "start a text conversation with a number (or a CSV)")):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("flow")
+        p.add_argument("--to", default=None, help="the number to reach, E.164 (+15551234567)")
+        p.add_argument("--from", dest="caller", default=None, help="your Twilio number")
+        p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE")
+        p.add_argument("--csv", default=None, help="a CSV with a `to` column and variables")
+        p.add_argument("--rate", type=float, default=1.0, help="per second (default 1)")
+        p.add_argument("--results", default=None, help="result file (default CSV.results.csv)")
+        p.add_argument("--flows", default="flows", help="folder of flow files")
+        p.add_argument("--store", default=None, help="as for serve (default from IVR_STORE)")
+        p.set_defaults(fn=_outbound)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.fn(args)
+    except KeyboardInterrupt:
+        code = 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""What every webhook shares: read the form, check the signature, find the flow, run a step.
+
+The data flows one way: request -> signature check -> session load -> engine step -> TwiML
+render -> session save. `advance` does the middle of it inside the store's atomic update, so two
+webhooks for one conversation never start from the same session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from ivr import engine
+from ivr.model import Flow
+from ivr.registry import FlowRegistry
+from ivr.session import Session
+from ivr.settings import Settings
+from ivr.signature import SignatureCheck
+from ivr.store.base import MessageRecord, Store
+
+log = logging.getLogger("ivr.webhooks")
+
+
+@dataclass
+class Services:
+    """What the webhooks need, built once by `create_app`."""
+
+    settings: Settings
+    registry: FlowRegistry
+    store: Store
+    signatures: SignatureCheck
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+async def signed_form(request: Request) -> FormData:
+    """The posted form, if Twilio signed it: 400 for a body that doesn't parse, else 403."""
+    try:
+        form = await request.form()
+    except Exception as exc:  # multipart and encoding errors have no common base class
+        raise HTTPException(400, "The request body is not a form.") from exc
+    if not services(request).signatures.valid(request, form):
+        log.warning("refused %s: missing or wrong X-Twilio-Signature", request.url.path)
+        raise HTTPException(403, "Invalid or missing Twilio signature.")
+    return form
+
+
+def current_flow(request: Request) -> Flow:
+    name = request.path_params["flow"]
+    flow = services(request).registry.current(name)
+    if flow is None:
+        raise HTTPException(404, f"No flow named {name!r}.")
+    return flow
+
+
+def base_url(request: Request, channel: str, flow: str) -> str:
+    """The flow's webhook URL as Twilio sees it, for relative callbacks."""
+    public = services(request).settings.public_url
+    root = public or request.scope.get("root_path", "")
+    return f"{root}/{channel}/{flow}"
+
+
+# What a webhook does inside the atomic update: the session to save, what to do, and the flow
+# version it ran on (None when the session or its flow is gone).
+StepResult = tuple[Session | None, list[engine.Output], Flow | None]
+StepFn = Callable[[Session | None], StepResult]
+
+
+@dataclass
+class Outcome:
+    session: Session | None
+    outputs: list[engine.Output]
+    flow: Flow | None
+
+
+async def advance(request: Request, lookup: str, ttl: float, fn: StepFn) -> Outcome:
+    """Run `fn` on the live session of `lookup` atomically, then keep messages and log."""
+    store = services(request).store
+
+    def change(before: Session | None) -> tuple[Session | None, Outcome]:
+        after, outputs, flow = fn(before)
+        return after, Outcome(after or before, outputs, flow)
+
+    outcome = await run_in_threadpool(store.update, lookup, change, ttl)
+    session = outcome.session
+    for out in outcome.outputs:
+        if isinstance(out, engine.KeepMessage) and session is not None:
+            record = MessageRecord(
+                flow=session.flow,
+                caller=session.caller,
+                called=session.called,
+                conversation=session.key,
+                state=out.state,
+                at=now().timestamp(),
+                url=out.url,
+                duration=out.duration,
+                text=out.text,
+                media=out.media,
+            )
+            await run_in_threadpool(store.add_message, record)
+        elif isinstance(out, engine.Log):
+            level = logging.ERROR if out.level == "error" else logging.WARNING
+            log.log(level, "%s (flow %s, state %s, conversation %s)", out.message,
+                    session.flow if session else "?", session.state if session else "?", lookup)
+    return outcome
+
+
+def run_step(
+    registry: FlowRegistry, session: Session, event: engine.Event
+) -> StepResult:
+    """One engine step on the flow version the conversation started on."""
+    flow = registry.version(session.flow, session.version)
+    if flow is None:
+        return None, [], None
+    after, outputs = engine.step(flow, session, event, now())
+    return after, outputs, flow
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

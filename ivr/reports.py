@@ -1,0 +1,44 @@
+"""`ivr history` and `ivr messages`: what happened, read from the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ivr.settings import Settings
+from ivr.store import open_store
+
+
+def _when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+def history(store_url: str | None, *, flow: str | None = None, last: int = 20) -> int:
+    store = open_store(store_url or Settings.from_env().store)
+    sessions = store.history(flow, last)
+    if not sessions:
+        print("No conversations yet.")
+    for s in sessions:
+        status = s.outcome or ("waiting in " + s.state if s.state else "starting")
+        print(f"{_when(s.started)}  {s.channel:5}  {s.flow:20}  {s.caller or '-':16}  {status}")
+        for step in s.path:
+            said = f" {step.answer!r}" if step.answer else ""
+            print(f"    {_when(step.at)[11:]}  {step.event:8} {step.state}{said}")
+    return 0
+
+
+def messages(store_url: str | None, *, flow: str | None = None, last: int = 20) -> int:
+    store = open_store(store_url or Settings.from_env().store)
+    found = store.messages(flow, last)
+    if not found:
+        print("No messages yet.")
+    for m in found:
+        print(f"{_when(m.at)}  {m.flow:20}  from {m.caller or '-'}  (state {m.state})")
+        if m.url:
+            print(f"    recording: {m.url} ({m.duration} s)")
+        if m.text:
+            print(f"    text: {m.text}")
+        for url in m.media:
+            print(f"    media: {url}")
+        if m.transcription:
+            print(f"    transcription: {m.transcription}")
+    return 0

@@ -1,0 +1,64 @@
+"""The state of one conversation, kept outside the engine and saved by a store.
+
+A session is a plain record: the engine reads one and returns a new one, the stores turn it to
+and from JSON. Nothing here knows about HTTP, TwiML or databases.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+Channel = Literal["voice", "sms"]
+# What the conversation waits for: an answer, a recording, the end of a dial, or nothing yet.
+Waiting = Literal["", "answer", "record", "dial"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One entry of the path: a state entered, or an answer given in it."""
+
+    at: float
+    state: str
+    answer: str | None = None
+    event: str = "enter"  # enter | answer | no_input | no_match | record | dial | end
+
+
+@dataclass(frozen=True)
+class Session:
+    key: str  # the CallSid, or "sms:<our number>:<their number>"
+    flow: str
+    version: str
+    channel: Channel
+    caller: str = ""
+    called: str = ""
+    state: str = ""
+    waiting: Waiting = ""
+    seq: int = 0  # bumped at each wait: a webhook for an older wait is stale
+    no_input: int = 0
+    no_match: int = 0
+    vars: dict[str, str] = field(default_factory=dict)
+    path: tuple[Step, ...] = ()
+    started: float = 0.0
+    updated: float = 0.0
+    ended: bool = False
+    outcome: str = ""  # why it ended: completed, hangup, failed, stop, timeout, error ...
+
+    @property
+    def failures(self) -> int:
+        return self.no_input + self.no_match
+
+    def evolve(self, **changes: Any) -> Session:
+        return replace(self, **changes)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["path"] = [[s.at, s.state, s.answer, s.event] for s in self.path]
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Session:
+        data = json.loads(text)
+        data["path"] = tuple(Step(*item) for item in data.get("path", ()))
+        return cls(**data)

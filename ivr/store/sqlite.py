@@ -1,0 +1,173 @@
+"""The SQLite store: one file, WAL, safe for several workers on one host.
+
+Every update runs in a `BEGIN IMMEDIATE` transaction, which takes the database's write lock
+before reading: two webhooks for the same conversation, in two threads or two processes, are
+applied one after the other and never from the same starting point.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from ivr.session import Session
+from ivr.store.base import Change, MessageRecord, T
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, lookup TEXT NOT NULL, flow TEXT NOT NULL, started REAL NOT NULL,
+    expires REAL NOT NULL, ended INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_live ON sessions (lookup, ended);
+CREATE INDEX IF NOT EXISTS sessions_flow ON sessions (flow, started);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, flow TEXT, caller TEXT, called TEXT,
+    conversation TEXT, state TEXT, at REAL, url TEXT, duration INTEGER, text TEXT,
+    media TEXT, transcription TEXT);
+CREATE TABLE IF NOT EXISTS opt_outs (
+    number TEXT NOT NULL, ours TEXT NOT NULL, opted_out INTEGER NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (number, ours));
+CREATE TABLE IF NOT EXISTS flow_versions (
+    version TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, at REAL NOT NULL);
+"""
+
+
+class SQLiteStore:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._conn() as conn:
+            conn.executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # Autocommit mode: transactions are begun explicitly where they matter.
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    def update(self, lookup: str, change: Change[T], ttl: float) -> T:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            now = time.time()
+            row = conn.execute(
+                "SELECT id, data FROM sessions WHERE lookup = ? AND ended = 0 AND expires > ? "
+                "ORDER BY started DESC LIMIT 1",
+                (lookup, now),
+            ).fetchone()
+            before = Session.from_json(row[1]) if row else None
+            after, result = change(before)
+            if after is not None:
+                row_id = row[0] if row and before and after.key == before.key else None
+                data = after.to_json()
+                if row_id is None:
+                    conn.execute(
+                        "INSERT INTO sessions (id, lookup, flow, started, expires, ended, data) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (uuid.uuid4().hex, lookup, after.flow, after.started or now,
+                         now + ttl, int(after.ended), data),
+                    )
+                else:
+                    conn.execute(
+                        "UPDATE sessions SET expires = ?, ended = ?, data = ? WHERE id = ?",
+                        (now + ttl, int(after.ended), data, row_id),
+                    )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return result
+
+    def load(self, lookup: str) -> Session | None:
+        row = self._conn().execute(
+            "SELECT data FROM sessions WHERE lookup = ? AND ended = 0 AND expires > ? "
+            "ORDER BY started DESC LIMIT 1",
+            (lookup, time.time()),
+        ).fetchone()
+        return Session.from_json(row[0]) if row else None
+
+    def history(self, flow: str | None = None, last: int = 20) -> list[Session]:
+        sql = "SELECT data FROM sessions"
+        args: tuple[object, ...] = ()
+        if flow:
+            sql, args = sql + " WHERE flow = ?", (flow,)
+        rows = self._conn().execute(sql + " ORDER BY started DESC LIMIT ?", (*args, last))
+        return [Session.from_json(r[0]) for r in rows]
+
+    def add_message(self, message: MessageRecord) -> None:
+        m = message
+        self._conn().execute(
+            "INSERT INTO messages (flow, caller, called, conversation, state, at, url, duration,"
+            " text, media, transcription) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (m.flow, m.caller, m.called, m.conversation, m.state, m.at, m.url, m.duration,
+             m.text, json.dumps(list(m.media)), m.transcription),
+        )
+
+    def set_transcription(self, conversation: str, url: str, text: str) -> bool:
+        conn = self._conn()
+        cur = conn.execute("UPDATE messages SET transcription = ? WHERE url = ? AND url != ''",
+                           (text, url))
+        if cur.rowcount == 0:
+            cur = conn.execute(
+                "UPDATE messages SET transcription = ? WHERE id = (SELECT max(id) FROM messages "
+                "WHERE conversation = ?)",
+                (text, conversation),
+            )
+        return cur.rowcount > 0
+
+    def messages(self, flow: str | None = None, last: int = 20) -> list[MessageRecord]:
+        sql = ("SELECT flow, caller, called, conversation, state, at, url, duration, text, media,"
+               " transcription, id FROM messages")
+        args: tuple[object, ...] = ()
+        if flow:
+            sql, args = sql + " WHERE flow = ?", (flow,)
+        rows = self._conn().execute(sql + " ORDER BY id DESC LIMIT ?", (*args, last))
+        return [MessageRecord(*r[:9], tuple(json.loads(r[9] or "[]")), r[10], r[11])
+                for r in rows]
+
+    def set_opt_out(self, number: str, ours: str, opted_out: bool) -> None:
+        self._conn().execute(
+            "INSERT INTO opt_outs (number, ours, opted_out, at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (number, ours) DO UPDATE SET opted_out = excluded.opted_out, "
+            "at = excluded.at",
+            (number, ours, int(opted_out), time.time()),
+        )
+
+    def opted_out(self, number: str, ours: str = "") -> bool:
+        if ours:
+            row = self._conn().execute(
+                "SELECT opted_out FROM opt_outs WHERE number = ? AND ours = ?", (number, ours)
+            ).fetchone()
+        else:
+            row = self._conn().execute(
+                "SELECT max(opted_out) FROM opt_outs WHERE number = ?", (number,)
+            ).fetchone()
+        return bool(row and row[0])
+
+    def keep_flow(self, name: str, version: str, source: str) -> None:
+        self._conn().execute(
+            "INSERT OR IGNORE INTO flow_versions (version, name, source, at) VALUES (?, ?, ?, ?)",
+            (version, name, source, time.time()),
+        )
+
+    def flow_source(self, version: str) -> tuple[str, str] | None:
+        row = self._conn().execute(
+            "SELECT name, source FROM flow_versions WHERE version = ?", (version,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
