@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -26,6 +27,11 @@ from ivr.signature import SignatureCheck
 from ivr.store.base import MessageRecord, Store
 
 log = logging.getLogger("ivr.webhooks")
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -36,6 +42,13 @@ class Services:
     registry: FlowRegistry
     store: Store
     signatures: SignatureCheck
+    # The time the webhooks go by; a flow tried out or tested in-process can fix it (hours).
+    clock: Clock = field(default=utc_now)
+
+
+# The clock of the app serving the current request: `now()` is called deep in the step, where
+# no request is at hand. Each request runs in its own task, so this never leaks between them.
+_clock: ContextVar[Clock] = ContextVar("ivr_clock", default=utc_now)
 
 
 def services(request: Request) -> Services:
@@ -45,6 +58,7 @@ def services(request: Request) -> Services:
 
 async def signed_form(request: Request) -> FormData:
     """The posted form, if Twilio signed it: 400 for a body that doesn't parse, else 403."""
+    _clock.set(services(request).clock)  # every webhook starts here
     try:
         form = await request.form()
     except Exception as exc:  # multipart and encoding errors have no common base class
@@ -110,14 +124,18 @@ async def advance(request: Request, lookup: str, ttl: float, fn: StepFn) -> Outc
             await run_in_threadpool(store.add_message, record)
         elif isinstance(out, engine.Log):
             level = logging.ERROR if out.level == "error" else logging.WARNING
-            log.log(level, "%s (flow %s, state %s, conversation %s)", out.message,
-                    session.flow if session else "?", session.state if session else "?", lookup)
+            log.log(
+                level,
+                "%s (flow %s, state %s, conversation %s)",
+                out.message,
+                session.flow if session else "?",
+                session.state if session else "?",
+                lookup,
+            )
     return outcome
 
 
-def run_step(
-    registry: FlowRegistry, session: Session, event: engine.Event
-) -> StepResult:
+def run_step(registry: FlowRegistry, session: Session, event: engine.Event) -> StepResult:
     """One engine step on the flow version the conversation started on."""
     flow = registry.version(session.flow, session.version)
     if flow is None:
@@ -127,4 +145,5 @@ def run_step(
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    """The current time, by the clock of the app serving this request."""
+    return _clock.get()()
