@@ -1,0 +1,178 @@
+"""Talking to Twilio's REST API for outbound calls and texts, and explaining its refusals.
+
+Everything that can go wrong here becomes a `Refused`: one line a person can act on, and a
+short code for the HTTP API. No Twilio exception or traceback reaches a user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from ivr.settings import Settings
+
+TIMEOUT = 30.0  # seconds; Twilio answers in well under a second when it is up
+DOCS = "https://www.twilio.com/docs/errors/{code}"
+
+# What Twilio's most common refusals mean, in words that say what to do.
+EXPLAINED: dict[int, str] = {
+    20003: "authentication failed: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN "
+    "(or TWILIO_API_KEY and TWILIO_API_SECRET)",
+    20404: "the account or resource was not found: check TWILIO_ACCOUNT_SID",
+    21211: "the 'To' number is not a valid phone number",
+    21212: "the 'From' number is not a valid phone number or caller ID",
+    21214: "the 'To' number can't be reached",
+    21215: "the account has no permission to call this country (Geo Permissions)",
+    21219: "the 'To' number is not verified; a trial account can only call verified numbers",
+    21408: "the account has no permission to text this region (Geo Permissions)",
+    21606: "the 'From' number can't send texts from this account",
+    21608: "the 'To' number is not verified; a trial account can only reach verified numbers",
+    21610: "the recipient replied STOP and has unsubscribed from this number",
+    21612: "Twilio can't route a text between these two numbers",
+    21614: "the 'To' number is not a mobile number and can't receive texts",
+    21617: "the message is too long",
+}
+# Refusals caused by the recipient rather than by our configuration.
+RECIPIENT_CODES = {21211, 21214, 21219, 21608, 21610, 21612, 21614}
+
+
+class Refused(Exception):
+    """Nothing was sent, or Twilio refused: `message` is the line to show."""
+
+    def __init__(
+        self, message: str, code: str, status: int = 400, twilio_code: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code  # a short name for the HTTP API, e.g. "invalid_number"
+        self.status = status  # the HTTP status the API answers with
+        self.twilio_code = twilio_code
+
+
+class _BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
+    """Sends every request for `*.twilio.com` to another base URL (a stand-in, a proxy)."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__(timeout=TIMEOUT)
+        self.base = base.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        parts = urlsplit(url)
+        if parts.hostname and parts.hostname.endswith("twilio.com"):
+            url = self.base + parts.path + (f"?{parts.query}" if parts.query else "")
+        return super().request(method, url, *args, **kwargs)
+
+
+def make_client(settings: Settings) -> Client:
+    """A REST client from the settings; refuses when credentials are missing."""
+    if not settings.account_sid:
+        raise Refused(
+            "TWILIO_ACCOUNT_SID is not set: set it to your account's SID (AC...) to reach Twilio.",
+            "no_credentials",
+            502,
+        )
+    if settings.api_key or settings.api_secret:
+        if not (settings.api_key and settings.api_secret):
+            raise Refused(
+                "set both TWILIO_API_KEY and TWILIO_API_SECRET, or neither.", "no_credentials", 502
+            )
+        user, password = settings.api_key, settings.api_secret
+    elif settings.auth_token:
+        user, password = settings.account_sid, settings.auth_token
+    else:
+        raise Refused(
+            "no Twilio credentials: set TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and "
+            "TWILIO_API_SECRET).",
+            "no_credentials",
+            502,
+        )
+    http = (
+        _BaseUrlHttpClient(settings.api_base)
+        if settings.api_base
+        else TwilioHttpClient(timeout=TIMEOUT)
+    )
+    return Client(user, password, account_sid=settings.account_sid, http_client=http)
+
+
+def create_call(client: Client, to: str, from_: str, url: str, status_callback: str) -> str:
+    """Ask Twilio to call `to`; the new call's SID."""
+    try:
+        call = client.calls.create(
+            to=to,
+            from_=from_,
+            url=url,
+            method="POST",
+            status_callback=status_callback,
+            status_callback_event=["completed"],
+            status_callback_method="POST",
+        )
+    except Exception as exc:
+        raise explain(exc, "call", to) from exc
+    return str(call.sid)
+
+
+def cancel_call(client: Client, sid: str) -> None:
+    """Best effort: stop a call we could not prepare for."""
+    # The caller reports the real problem; a failure to cancel adds nothing to it.
+    with contextlib.suppress(Exception):
+        client.calls(sid).update(status="canceled")
+
+
+def send_message(client: Client, to: str, from_: str, body: str) -> str:
+    """Text `body` to `to`; the message's SID."""
+    try:
+        message = client.messages.create(to=to, from_=from_, body=body)
+    except Exception as exc:
+        raise explain(exc, "text", to) from exc
+    return str(message.sid)
+
+
+def explain(exc: Exception, what: str, to: str) -> Refused:
+    """One clear line for anything the REST call raised."""
+    if isinstance(exc, TwilioRestException):
+        code = exc.code if isinstance(exc.code, int) else None
+        text = EXPLAINED.get(code or 0) or _message(str(exc.msg))
+        return _refused(what, to, exc.status, code, text)
+    if isinstance(exc, TwilioException) and hasattr(exc, "title"):  # RFC 9457 answers
+        code = getattr(exc, "code", None)
+        detail = getattr(exc, "detail", None) or exc.title
+        text = EXPLAINED.get(code or 0) or str(detail)
+        return _refused(what, to, int(getattr(exc, "status", 502)), code, text)
+    if isinstance(exc, requests.Timeout):
+        return Refused(
+            f"Twilio did not answer in {TIMEOUT:.0f} seconds; the {what} to {to} "
+            "may or may not have been made",
+            "twilio_timeout",
+            502,
+        )
+    if isinstance(exc, requests.RequestException):
+        reason = type(exc).__name__
+        return Refused(
+            f"can't reach Twilio to make the {what} to {to} ({reason}): check the "
+            "network connection and TWILIO_API_BASE",
+            "twilio_unreachable",
+            502,
+        )
+    return Refused(f"the {what} to {to} failed: {exc}", "twilio_error", 502)
+
+
+def _refused(what: str, to: str, status: int, code: int | None, text: str) -> Refused:
+    where = f": {code} — {text} ({DOCS.format(code=code)})" if code else f": {text}"
+    message = f"Twilio refused the {what} to {to}{where}"
+    if code == 21610:
+        return Refused(message, "opted_out", 422, code)
+    http = 400 if code in RECIPIENT_CODES else 502
+    return Refused(message, "twilio_refused" if status < 500 else "twilio_error", http, code)
+
+
+def _message(raw: str) -> str:
+    # The client prefixes what Twilio said with its own words; keep only Twilio's.
+    for prefix in ("Unable to create record: ", "Unable to update record: "):
+        raw = raw.removeprefix(prefix)
+    return raw.strip() or "no reason given"
