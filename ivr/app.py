@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ivr import sms, voice
+from ivr import api, sms, voice
 from ivr.conversation import Services, services
 from ivr.loader import load_flows
 from ivr.model import Flow
@@ -79,6 +79,7 @@ def create_app(
         Route("/voice/{flow}/transcription", voice.transcription, methods=["POST"]),
         Route("/voice/{flow}/status", voice.status, methods=["POST"]),
         Route("/sms/{flow}", sms.incoming, methods=["POST"]),
+        *api.ROUTES,
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.services = Services(
