@@ -164,7 +164,8 @@ def explain(exc: Exception, what: str, to: str) -> Refused:
 
 def _refused(what: str, to: str, status: int, code: int | None, text: str) -> Refused:
     where = f": {code} — {text} ({DOCS.format(code=code)})" if code else f": {text}"
-    message = f"Twilio refused the {what} to {to}{where}"
+    verb = "refused" if status < 500 else "failed to take"  # a 5xx is Twilio's own trouble
+    message = f"Twilio {verb} the {what} to {to}{where}"
     if code == 21610:
         return Refused(message, "opted_out", 422, code)
     http = 400 if code in RECIPIENT_CODES else 502

@@ -1,0 +1,147 @@
+"""What the outbound tests share: a flow that uses variables, settings, and signed webhooks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import httpx
+import pytest
+import twilio_rest_standin as rest
+from starlette.testclient import TestClient
+from twilio.request_validator import RequestValidator
+
+from ivr.app import create_app
+from ivr.settings import Settings
+
+PUBLIC = "https://ivr.example.com"
+OURS = "+15557654321"  # the Twilio number we call and text from
+PERSON = "+15551234567"
+
+REMINDER = """\
+description: Visit reminder, called or texted out
+vars:
+  name: there
+  day: your booked day
+states:
+  hello:
+    say: Hello {{ name }}, this is Acme Plumbing about your visit on {{ day }}. Press 1 or
+      reply YES to confirm, 2 or NO to cancel.
+    choices:
+      "1, yes": confirmed
+      "2, no": cancelled
+  confirmed:
+    say: Thanks {{ name }}, see you on {{ day }}.
+  cancelled:
+    say: No problem {{ name }}, we will call you to find another day.
+"""
+
+
+def write_flows(root: Path, **extra: str) -> Path:
+    flows = root / "flows"
+    flows.mkdir(exist_ok=True)
+    (flows / "reminder.yaml").write_text(REMINDER)
+    for name, text in extra.items():
+        (flows / f"{name}.yaml").write_text(text)
+    return flows
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def twilio_env(standin: rest.Standin, store: str, public: str = PUBLIC) -> dict[str, str]:
+    """The environment `ivr call` / `ivr text` run with against the stand-in."""
+    return {
+        "TWILIO_ACCOUNT_SID": rest.ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": rest.AUTH_TOKEN,
+        "TWILIO_API_BASE": standin.base,
+        "IVR_PUBLIC_URL": public,
+        "IVR_STORE": store,
+    }
+
+
+def use_env(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
+    for name in list(os.environ):
+        if name.startswith(("TWILIO_", "IVR_")):
+            monkeypatch.delenv(name)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+def app_settings(
+    flows: Path, store: str, standin: rest.Standin | None = None, **extra: str
+) -> Settings:
+    values: dict[str, str] = {
+        "flows_dir": str(flows),
+        "store": store,
+        "public_url": PUBLIC,
+        "auth_token": rest.AUTH_TOKEN,
+        "account_sid": rest.ACCOUNT_SID,
+    }
+    if standin is not None:
+        values["api_base"] = standin.base
+    return Settings(**{**values, **extra})  # type: ignore[arg-type]
+
+
+def app_client(settings: Settings) -> TestClient:
+    return TestClient(create_app(settings), base_url="http://testserver")
+
+
+def post_webhook(
+    client: TestClient | httpx.Client,
+    base: str,
+    path: str,
+    form: dict[str, str],
+    public: str = PUBLIC,
+) -> str:
+    """POST a form signed as Twilio signs it (over the public URL); the TwiML answer."""
+    signature = RequestValidator(rest.AUTH_TOKEN).compute_signature(public + path, form)
+    response = client.post(base + path, data=form, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def answered(sid: str, person: str = PERSON, ours: str = OURS) -> dict[str, str]:
+    """The form Twilio posts when a call we placed is answered: From is our number."""
+    return {
+        "CallSid": sid,
+        "AccountSid": rest.ACCOUNT_SID,
+        "From": ours,
+        "To": person,
+        "Direction": "outbound-api",
+        "CallStatus": "in-progress",
+    }
+
+
+def pressed(sid: str, digits: str) -> dict[str, str]:
+    return {**answered(sid), "Digits": digits}
+
+
+def texted(body: str, person: str = PERSON, ours: str = OURS) -> dict[str, str]:
+    return {
+        "MessageSid": "SM" + os.urandom(16).hex(),
+        "AccountSid": rest.ACCOUNT_SID,
+        "From": person,
+        "To": ours,
+        "Body": body,
+        "NumMedia": "0",
+    }
+
+
+def said(twiml: str) -> str:
+    return " ".join((e.text or "") for e in ET.fromstring(twiml).iter("Say"))
+
+
+def gather_action(twiml: str) -> str:
+    gather = ET.fromstring(twiml).find("Gather")
+    assert gather is not None, twiml
+    return gather.get("action") or ""
+
+
+def messages(twiml: str) -> list[str]:
+    return [e.findtext("Body") or e.text or "" for e in ET.fromstring(twiml).iter("Message")]

@@ -1,0 +1,197 @@
+"""`ivr call`: Twilio is asked for the call, and the answered call runs the flow with its vars."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import twilio_rest_standin as rest
+from outbound_support import (
+    OURS,
+    PERSON,
+    PUBLIC,
+    answered,
+    app_client,
+    app_settings,
+    gather_action,
+    post_webhook,
+    pressed,
+    said,
+    twilio_env,
+    use_env,
+    write_flows,
+)
+
+from ivr.outbound import outbound
+from ivr.store import open_store
+
+
+@pytest.fixture
+def standin() -> Iterator[rest.Standin]:
+    server = rest.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/ivr.sqlite3"
+
+
+@pytest.fixture
+def flows(
+    tmp_path: Path, standin: rest.Standin, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    use_env(monkeypatch, twilio_env(standin, store_url))
+    return write_flows(tmp_path)
+
+
+def call(flows: Path, to: str = PERSON, *variables: str, from_: str = OURS) -> int:
+    return outbound(
+        "call",
+        "reminder",
+        to=to,
+        from_=from_,
+        variables=list(variables),
+        csv_path=None,
+        rate=1.0,
+        results=None,
+        flows_dir=str(flows),
+        store=None,
+    )
+
+
+def test_call_asks_twilio_then_the_answered_call_speaks_the_variables(
+    flows: Path, standin: rest.Standin, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert call(flows, PERSON, "name=Ann", "day=Tuesday") == 0
+    sid = capsys.readouterr().out.strip()
+    assert sid.startswith("CA") and len(sid) == 34
+
+    [request] = standin.posts("Calls")
+    assert request.path == f"/2010-04-01/Accounts/{rest.ACCOUNT_SID}/Calls.json"
+    assert request.user == f"{rest.ACCOUNT_SID}:{rest.AUTH_TOKEN}"
+    assert request.form == {
+        "To": [PERSON],
+        "From": [OURS],
+        "Url": [f"{PUBLIC}/voice/reminder"],
+        "Method": ["POST"],
+        "StatusCallback": [f"{PUBLIC}/voice/reminder/status"],
+        "StatusCallbackEvent": ["completed"],
+        "StatusCallbackMethod": ["POST"],
+    }
+
+    with app_client(app_settings(flows, store_url)) as client:
+        first = post_webhook(client, "", "/voice/reminder", answered(sid))
+        assert "Hello Ann, this is Acme Plumbing about your visit on Tuesday." in said(first)
+        action = gather_action(first).removeprefix(PUBLIC)
+        second = post_webhook(client, "", action, pressed(sid, "1"))
+        assert said(second) == "Thanks Ann, see you on Tuesday."
+
+    [session] = open_store(store_url).history("reminder")
+    assert (session.caller, session.called, session.outcome) == (PERSON, OURS, "completed")
+    assert session.vars["name"] == "Ann"
+
+
+def test_variables_never_travel_in_a_url(flows: Path, standin: rest.Standin) -> None:
+    assert call(flows, PERSON, "name=Secret Sauce") == 0
+    [request] = standin.posts("Calls")
+    assert not any("Secret" in value for values in request.form.values() for value in values)
+
+
+def test_api_key_and_secret_authenticate_instead_of_the_auth_token(
+    flows: Path, standin: rest.Standin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
+    monkeypatch.setenv("TWILIO_API_KEY", rest.API_KEY)
+    monkeypatch.setenv("TWILIO_API_SECRET", rest.API_SECRET)
+    assert call(flows, PERSON, "name=Ann") == 0
+    [request] = standin.posts("Calls")
+    assert request.user == f"{rest.API_KEY}:{rest.API_SECRET}"
+    assert f"/Accounts/{rest.ACCOUNT_SID}/" in request.path
+
+
+def test_a_call_nobody_answers_is_closed_by_the_status_callback(
+    flows: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert call(flows, PERSON, "name=Ann") == 0
+    sid = capsys.readouterr().out.strip()
+    store = open_store(store_url)
+    assert store.load(sid) is not None
+    with app_client(app_settings(flows, store_url)) as client:
+        form = {**answered(sid), "CallStatus": "no-answer"}
+        client.post(
+            "/voice/reminder/status",
+            data=form,
+            headers={"X-Twilio-Signature": _signature(f"{PUBLIC}/voice/reminder/status", form)},
+        )
+    assert store.load(sid) is None
+    assert store.history("reminder")[0].outcome == "no-answer"
+
+
+def _signature(url: str, form: dict[str, str]) -> str:
+    from twilio.request_validator import RequestValidator
+
+    return str(RequestValidator(rest.AUTH_TOKEN).compute_signature(url, form))
+
+
+@pytest.mark.parametrize(
+    ("unset", "words"),
+    [
+        ("IVR_PUBLIC_URL", "IVR_PUBLIC_URL is not set"),
+        ("TWILIO_AUTH_TOKEN", "no Twilio credentials"),
+        ("TWILIO_ACCOUNT_SID", "TWILIO_ACCOUNT_SID is not set"),
+    ],
+)
+def test_missing_settings_are_refused_before_anything_is_sent(
+    flows: Path,
+    standin: rest.Standin,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    unset: str,
+    words: str,
+) -> None:
+    monkeypatch.delenv(unset)
+    assert call(flows, PERSON, "name=Ann") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and words in err and err.count("\n") == 1
+    assert standin.requests == []
+
+
+@pytest.mark.parametrize(
+    ("to", "from_"),
+    [("5551234567", OURS), (PERSON, "+1 555 765 4321"), ("+0123456", OURS), ("", OURS)],
+)
+def test_a_number_not_in_e164_form_is_refused_by_name(
+    flows: Path, standin: rest.Standin, capsys: pytest.CaptureFixture[str], to: str, from_: str
+) -> None:
+    assert call(flows, to, from_=from_) == 2
+    err = capsys.readouterr().err
+    bad = to if from_ == OURS else from_
+    assert f"number {bad!r} is not in E.164 form" in err and err.count("\n") == 1
+    assert standin.requests == []
+
+
+def test_an_unknown_flow_or_a_bad_variable_is_refused(
+    flows: Path, standin: rest.Standin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = outbound(
+        "call",
+        "nope",
+        to=PERSON,
+        from_=OURS,
+        variables=[],
+        csv_path=None,
+        rate=1.0,
+        results=None,
+        flows_dir=str(flows),
+        store=None,
+    )
+    assert code == 2
+    assert "no flow named 'nope'" in capsys.readouterr().err
+    assert call(flows, PERSON, "name") == 2
+    assert "write it as NAME=VALUE" in capsys.readouterr().err
+    assert call(flows, PERSON, "caller=+15550000000") == 2
+    assert "set by the engine" in capsys.readouterr().err
+    assert standin.requests == []
