@@ -1,0 +1,179 @@
+"""Shared fixtures: a real app in-process, a real `ivr serve` subprocess, signed requests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+from twilio.request_validator import RequestValidator
+
+from ivr.app import create_app
+from ivr.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "test-auth-token-0123456789abcdef"
+
+
+def sign(url: str, form: dict[str, str], token: str = TOKEN) -> str:
+    return str(RequestValidator(token).compute_signature(url, form))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Twiml:
+    """A parsed TwiML reply, with what a caller would hear and where it goes next."""
+
+    status: int
+    text: str
+    root: ET.Element = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.root = ET.fromstring(self.text) if self.status == 200 and self.text else ET.Element("x")
+
+    def said(self) -> str:
+        return " ".join((e.text or "") for e in self.root.iter("Say"))
+
+    def messages(self) -> list[str]:
+        return [e.findtext("Body") or e.text or "" for e in self.root.iter("Message")]
+
+    def find(self, tag: str) -> ET.Element | None:
+        return self.root.find(f".//{tag}")
+
+    def verbs(self) -> list[str]:
+        return [e.tag for e in self.root]
+
+
+class Twilio:
+    """Posts signed webhooks the way Twilio does, to an in-process app or a live server."""
+
+    def __init__(self, client: TestClient | httpx.Client, base: str) -> None:
+        self.client = client
+        self.base = base.rstrip("/")
+
+    def post(self, path: str, form: dict[str, str], *, signature: str | None = None) -> Twiml:
+        url = path if path.startswith("http") else self.base + path
+        headers = {"X-Twilio-Signature": sign(url, form) if signature is None else signature}
+        if signature == "":
+            headers = {}
+        r = self.client.post(url, data=form, headers=headers)
+        return Twiml(r.status_code, r.text)
+
+    def follow(self, twiml: Twiml, tag: str, form: dict[str, str]) -> Twiml:
+        """Post to the action URL of the first `tag` verb (Gather, Record, Dial, Redirect)."""
+        el = twiml.find(tag)
+        assert el is not None, f"no <{tag}> in {twiml.text}"
+        url = el.text if tag == "Redirect" else el.get("action")
+        assert url
+        return self.post(url, form)
+
+
+def call_form(sid: str, **extra: str) -> dict[str, str]:
+    form = {
+        "CallSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": "+15551230000",
+        "To": "+15559990000",
+        "Direction": "inbound",
+        "CallStatus": "in-progress",
+    }
+    form.update(extra)
+    return form
+
+
+def sms_form(body: str, frm: str = "+15551230000", to: str = "+15559990000", **extra: str
+             ) -> dict[str, str]:
+    form = {
+        "MessageSid": "SM" + os.urandom(16).hex(),
+        "AccountSid": "AC" + "0" * 32,
+        "From": frm,
+        "To": to,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    form.update(extra)
+    return form
+
+
+@pytest.fixture
+def flows_dir(tmp_path: Path) -> Path:
+    """A copy of the example flows plus the test flows, in a folder the test may edit."""
+    target = tmp_path / "flows"
+    target.mkdir()
+    for src in list((ROOT / "flows").glob("*.yaml")) + list(
+        (ROOT / "tests" / "flows").glob("*.yaml")
+    ):
+        shutil.copy(src, target / src.name)
+    return target
+
+
+@pytest.fixture
+def twilio(flows_dir: Path, tmp_path: Path) -> Iterator[Twilio]:
+    settings = Settings(flows_dir=str(flows_dir), store=f"sqlite:///{tmp_path}/ivr.sqlite3",
+                        auth_token=TOKEN)
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        yield Twilio(client, "http://testserver")
+
+
+@dataclass
+class Server:
+    port: int
+    proc: subprocess.Popen[bytes]
+    store: str
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_server(flows: Path, store: str, log: Path, *extra: str, port: int = 0,
+                 env: dict[str, str] | None = None) -> Server:
+    port = port or free_port()
+    environ = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, **(env or {})}
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ivr.cli", "serve", str(flows), "--port", str(port),
+             "--store", store, *extra],
+            stdout=out, stderr=subprocess.STDOUT, env=environ,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"ivr serve exited: {log.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return Server(port, proc, store, log)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"ivr serve did not start: {log.read_text()}")
+
+
+@pytest.fixture
+def server(flows_dir: Path, tmp_path: Path) -> Iterator[Server]:
+    srv = start_server(flows_dir, f"sqlite:///{tmp_path}/ivr.sqlite3", tmp_path / "server.log")
+    yield srv
+    srv.proc.terminate()
+    srv.proc.wait(10)
+
+
+@pytest.fixture
+def live(server: Server) -> Iterator[Twilio]:
+    with httpx.Client(timeout=10) as client:
+        yield Twilio(client, server.url)

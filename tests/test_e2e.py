@@ -1,0 +1,130 @@
+"""`ivr serve` as a subprocess, over HTTP on 127.0.0.1: restarts, edits, proxies, refusals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from conftest import TOKEN, Server, Twilio, call_form, free_port, sign, sms_form, start_server
+
+
+def sid() -> str:
+    return "CA" + os.urandom(16).hex()
+
+
+def test_health_lists_flows(live: Twilio) -> None:
+    body = httpx.get(live.base + "/health").json()
+    assert body["status"] == "ok"
+    assert {"menu", "actions", "texting", "front_desk"} <= set(body["flows"])
+
+
+def test_kill_9_between_webhooks_loses_nothing(flows_dir: Path, tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path}/calls.sqlite3"
+    log = tmp_path / "server.log"
+    server = start_server(flows_dir, store, log)
+    call = sid()
+    with httpx.Client(timeout=10) as client:
+        twilio = Twilio(client, server.url)
+        reply = twilio.post("/voice/menu", call_form(call))
+        reply = twilio.follow(reply, "Gather", call_form(call, Digits="7"))  # one failure
+        reply = twilio.follow(reply, "Gather", call_form(call, Digits="1"))
+        assert "Sales here" in reply.said()
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait(10)
+        again = start_server(flows_dir, store, log, port=server.port)
+        try:
+            done = twilio.follow(reply, "Gather", call_form(call, Digits="54321"))
+            assert "5 4 3 2 1" in done.said()
+            assert done.verbs()[-1] == "Hangup"
+        finally:
+            again.proc.terminate()
+            again.proc.wait(10)
+
+
+def test_concurrent_texts_count_each_answer_once(server: Server, live: Twilio) -> None:
+    frm = "+15554440000"
+    live.post("/sms/texting", sms_form("hi", frm))
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda b: live.post("/sms/texting", sms_form(b, frm)), ["hours"] * 6))
+    from ivr.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(server.store.removeprefix("sqlite:///"))
+    session = store.load("sms:+15559990000:" + frm)
+    assert session is not None
+    answers = [s for s in session.path if s.event == "answer"]
+    assert len(answers) == 6  # none lost, none applied twice
+    assert session.seq == 7  # the first wait plus one per answer
+
+
+def test_flow_with_errors_stops_the_start(flows_dir: Path, tmp_path: Path) -> None:
+    (flows_dir / "broken.yaml").write_text("states:\n  a:\n    say: hi\n    next: nowhere\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "serve", str(flows_dir), "--port", str(free_port())],
+        capture_output=True, text=True, env={**os.environ, "TWILIO_AUTH_TOKEN": TOKEN},
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "broken.yaml:4:" in proc.stderr and "nowhere" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_no_token_refuses_to_start_unless_insecure(flows_dir: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TWILIO_AUTH_TOKEN"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "serve", str(flows_dir), "--port", str(free_port())],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "TWILIO_AUTH_TOKEN" in proc.stderr and "--insecure" in proc.stderr
+    server = start_server(flows_dir, f"sqlite:///{tmp_path}/i.sqlite3", tmp_path / "i.log",
+                          "--insecure", env={"TWILIO_AUTH_TOKEN": ""})
+    try:
+        r = httpx.post(server.url + "/voice/menu", data=call_form(sid()))
+        assert r.status_code == 200
+    finally:
+        server.proc.terminate()
+        server.proc.wait(10)
+    assert "without signature checks" in (tmp_path / "i.log").read_text()
+
+
+def test_public_url_is_what_signatures_and_callbacks_use(flows_dir: Path, tmp_path: Path) -> None:
+    public = "https://ivr.example.com/base"
+    server = start_server(flows_dir, f"sqlite:///{tmp_path}/p.sqlite3", tmp_path / "p.log",
+                          "--public-url", public)
+    try:
+        form = call_form(sid())
+        local = httpx.post(server.url + "/voice/menu", data=form,
+                           headers={"X-Twilio-Signature": sign(server.url + "/voice/menu", form)})
+        assert local.status_code == 403
+        good = httpx.post(server.url + "/voice/menu", data=form,
+                          headers={"X-Twilio-Signature": sign(public + "/voice/menu", form)})
+        assert good.status_code == 200
+        assert f'action="{public}/voice/menu/gather?seq=1"' in good.text
+    finally:
+        server.proc.terminate()
+        server.proc.wait(10)
+    assert TOKEN not in (tmp_path / "p.log").read_text()
+
+
+def test_an_edit_never_breaks_a_live_call(server: Server, flows_dir: Path, live: Twilio) -> None:
+    call = sid()
+    reply = live.post("/voice/menu", call_form(call))
+    source = (flows_dir / "menu.yaml").read_text()
+    # A broken edit: the server keeps the version before it.
+    (flows_dir / "menu.yaml").write_text(source.replace("next: thanks", "next: thnks", 1))
+    time.sleep(1.2)
+    other = live.post("/voice/menu", call_form(sid()))
+    assert "Press 1 for sales" in other.said()
+    assert "thnks" in server.log.read_text() and "did you mean" in server.log.read_text()
+    # A good edit: new calls get it, the call under way stays on its version.
+    (flows_dir / "menu.yaml").write_text(source.replace("Press 1 for sales", "Press 1 to buy"))
+    time.sleep(1.2)
+    assert "Press 1 to buy" in live.post("/voice/menu", call_form(sid())).said()
+    again = live.follow(reply, "Redirect", call_form(call))
+    assert "Press 1 for sales" in again.said()
