@@ -75,7 +75,7 @@ def _contained(choices: Sequence[Choice], said: str) -> tuple[Choice, str] | Non
 
 
 def spoken_to_keys(said: str) -> str:
-    """"one two" -> "12", so a spoken digit answer matches; other text is left alone."""
+    """ "one two" -> "12", so a spoken digit answer matches; other text is left alone."""
     parts = said.split()
     if parts and all(p in _SPOKEN_DIGITS for p in parts):
         return "".join(_SPOKEN_DIGITS[p] for p in parts)

@@ -11,8 +11,13 @@ def _serve(a: argparse.Namespace) -> int:
     from ivr.server import serve
 
     return serve(
-        flows_dir=a.flows_dir, host=a.host, port=a.port, store=a.store,
-        public_url=a.public_url, insecure=a.insecure, workers=a.workers,
+        flows_dir=a.flows_dir,
+        host=a.host,
+        port=a.port,
+        store=a.store,
+        public_url=a.public_url,
+        insecure=a.insecure,
+        workers=a.workers,
     )
 
 
@@ -63,28 +68,52 @@ def _outbound(a: argparse.Namespace) -> int:
     from ivr.outbound import outbound
 
     return outbound(
-        a.command, a.flow, to=a.to, from_=a.caller, variables=a.var, csv_path=a.csv,
-        rate=a.rate, results=a.results, flows_dir=a.flows, store=a.store,
+        a.command,
+        a.flow,
+        to=a.to,
+        from_=a.caller,
+        variables=a.var,
+        csv_path=a.csv,
+        rate=a.rate,
+        results=a.results,
+        flows_dir=a.flows,
+        store=a.store,
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ivr", description="Phone menus and SMS lines on "
-                                     "Twilio, from YAML flow files.")
+    parser = argparse.ArgumentParser(
+        prog="ivr", description="Phone menus and SMS lines on Twilio, from YAML flow files."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("serve", help="answer Twilio's webhooks from the flows")
-    p.add_argument("flows_dir", nargs="?", default=None, metavar="FLOWS_DIR",
-                   help="folder of flow files (default: flows, or IVR_FLOWS)")
+    p.add_argument(
+        "flows_dir",
+        nargs="?",
+        default=None,
+        metavar="FLOWS_DIR",
+        help="folder of flow files (default: flows, or IVR_FLOWS)",
+    )
     p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 8000)")
-    p.add_argument("--store", default=None,
-                   help="sqlite:///FILE (default sqlite:///ivr.sqlite3), memory://, redis://...")
-    p.add_argument("--public-url", default=None,
-                   help="the https base URL Twilio calls, behind a proxy or tunnel")
+    p.add_argument(
+        "--store",
+        default=None,
+        help="sqlite:///FILE (default sqlite:///ivr.sqlite3), memory://, redis://...",
+    )
+    p.add_argument(
+        "--public-url",
+        default=None,
+        help="the https base URL Twilio calls, behind a proxy or tunnel",
+    )
     p.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
-    p.add_argument("--insecure", action="store_true", default=None,
-                   help="accept unsigned requests when TWILIO_AUTH_TOKEN is not set")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="accept unsigned requests when TWILIO_AUTH_TOKEN is not set",
+    )
     p.set_defaults(fn=_serve)
 
     p = sub.add_parser("check", help="check flow files and report every problem")
@@ -96,8 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of flow files")
     p.set_defaults(fn=_schema)
 
-    for name, fn, what in (("history", _history, "recent conversations"),
-                           ("messages", _messages, "recordings and messages left")):
+    for name, fn, what in (
+        ("history", _history, "recent conversations"),
+        ("messages", _messages, "recordings and messages left"),
+    ):
         p = sub.add_parser(name, help=f"list {what}")
         p.add_argument("--flow", default=None)
         p.add_argument("--last", type=int, default=20)
@@ -124,8 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
     p.set_defaults(fn=_graph)
 
-    for name, what in (("call", "call a number (or each row of a CSV) with a flow"),
-                       ("text", "start a text conversation with a number (or a CSV)")):
+    for name, what in (
+        ("call", "call a number (or each row of a CSV) with a flow"),
+        ("text", "start a text conversation with a number (or a CSV)"),
+    ):
         p = sub.add_parser(name, help=what)
         p.add_argument("flow")
         p.add_argument("--to", default=None, help="the number to reach, E.164 (+15551234567)")

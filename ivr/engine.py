@@ -187,8 +187,13 @@ class _Run:
                 self.end("completed")
                 return
             name = state.next
-        self.out.append(Log("error", f"state {self.session.state!r}: over {MAX_HOPS} states "
-                                     "in a row without waiting; the conversation was ended"))
+        self.out.append(
+            Log(
+                "error",
+                f"state {self.session.state!r}: over {MAX_HOPS} states "
+                "in a row without waiting; the conversation was ended",
+            )
+        )
         self.speak((self.line(APOLOGY),))
         self.end("error")
 

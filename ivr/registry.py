@@ -59,8 +59,9 @@ class FlowRegistry:
             return None
         loaded, problems = load_flow_text(kept[1], name=kept[0], path="")
         if loaded is None:
-            log.error("flow %s version %s no longer loads:\n%s", name, version,
-                      format_text(problems))
+            log.error(
+                "flow %s version %s no longer loads:\n%s", name, version, format_text(problems)
+            )
             return None
         with self._lock:
             self._versions[version] = loaded
@@ -76,7 +77,9 @@ class FlowRegistry:
             if fresh is None:
                 log.error(
                     "flow %s was edited but has errors; calls keep using the version before "
-                    "the edit until it is fixed:\n%s", flow.name, format_text(problems),
+                    "the edit until it is fixed:\n%s",
+                    flow.name,
+                    format_text(problems),
                 )
                 return flow
             if fresh.version != flow.version:

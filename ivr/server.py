@@ -29,28 +29,37 @@ def serve(
     workers: int | None = None,
 ) -> int:
     settings = Settings.from_env(
-        flows_dir=flows_dir, host=host, port=port, store=store, public_url=public_url,
-        insecure=insecure, workers=workers,
+        flows_dir=flows_dir,
+        host=host,
+        port=port,
+        store=store,
+        public_url=public_url,
+        insecure=insecure,
+        workers=workers,
     )
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: "
-                        "%(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         create_app(settings)  # checks the flows and the token before any worker starts
     except FlowErrors as exc:
         print(exc.report, file=sys.stderr)
-        print("The server did not start: fix the errors above, then start it again.",
-              file=sys.stderr)
+        print(
+            "The server did not start: fix the errors above, then start it again.", file=sys.stderr
+        )
         return 1
     except MissingToken as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     # Workers are separate processes: hand them the settings through the environment.
-    os.environ.update({
-        "IVR_FLOWS": settings.flows_dir,
-        "IVR_STORE": settings.store,
-        "IVR_PUBLIC_URL": settings.public_url,
-        "IVR_INSECURE": "1" if settings.insecure else "",
-    })
+    os.environ.update(
+        {
+            "IVR_FLOWS": settings.flows_dir,
+            "IVR_STORE": settings.store,
+            "IVR_PUBLIC_URL": settings.public_url,
+            "IVR_INSECURE": "1" if settings.insecure else "",
+        }
+    )
     uvicorn.run(
         "ivr.server:app_factory",
         factory=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -76,24 +77,37 @@ async def incoming(request: Request) -> Response:
     def on_text(before: Session | None) -> StepResult:
         if before is None:
             session = Session(
-                key=f"{lookup}:{now().timestamp():.6f}", flow=flow.name, version=flow.version,
-                channel="sms", caller=theirs, called=ours,
+                key=f"{lookup}:{now().timestamp():.6f}",
+                flow=flow.name,
+                version=flow.version,
+                channel="sms",
+                caller=theirs,
+                called=ours,
                 vars={"caller": theirs, "called": ours, "channel": "sms"},
             )
-            return run_step(svc.registry, session, engine.Event("start", text=body, input="text",
-                                                                media=media))
-        kind = "record" if before.waiting == "record" else "answer"
-        return run_step(svc.registry, before, engine.Event(kind, text=body, input="text",
-                                                           media=media))
+            return run_step(
+                svc.registry, session, engine.Event("start", text=body, input="text", media=media)
+            )
+        kind: Literal["record", "answer"] = "record" if before.waiting == "record" else "answer"
+        return run_step(
+            svc.registry, before, engine.Event(kind, text=body, input="text", media=media)
+        )
 
     try:
         outcome = await advance(request, lookup, flow.sms_session_timeout, on_text)
     except Exception:
         found = await run_in_threadpool(svc.store.load, lookup)
-        log.exception("sms webhook failed (flow %s, state %s, conversation %s)", flow.name,
-                      found.state if found else "?", lookup)
+        log.exception(
+            "sms webhook failed (flow %s, state %s, conversation %s)",
+            flow.name,
+            found.state if found else "?",
+            lookup,
+        )
         return twiml([SORRY])
     if outcome.flow is None:
         return twiml([SORRY])
-    return twiml(render.sms_actions(o for o in outcome.outputs if not isinstance(
-        o, engine.KeepMessage | engine.Log)))
+    return twiml(
+        render.sms_actions(
+            o for o in outcome.outputs if not isinstance(o, engine.KeepMessage | engine.Log)
+        )
+    )

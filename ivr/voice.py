@@ -59,9 +59,12 @@ def guarded(handler: Handler) -> Handler:
         except Exception:
             sid = request.scope.get("ivr.call_sid", "?")
             found = await _safe_load(request, sid)
-            log.exception("voice webhook failed (flow %s, state %s, call %s)",
-                          request.path_params.get("flow", "?"),
-                          found.state if found else "?", sid)
+            log.exception(
+                "voice webhook failed (flow %s, state %s, call %s)",
+                request.path_params.get("flow", "?"),
+                found.state if found else "?",
+                sid,
+            )
             return apology()
 
     return wrapper
@@ -92,8 +95,12 @@ async def incoming(request: Request) -> Response:
             return run_step(svc.registry, before, engine.Event("repeat"))
         preset = before.vars if before else {}
         session = Session(
-            key=sid, flow=flow.name, version=before.version if before else flow.version,
-            channel="voice", caller=caller, called=called,
+            key=sid,
+            flow=flow.name,
+            version=before.version if before else flow.version,
+            channel="voice",
+            caller=caller,
+            called=called,
             vars={**preset, "caller": caller, "called": called, "channel": "voice"},
         )
         return run_step(svc.registry, session, engine.Event("start"))
@@ -149,8 +156,12 @@ async def _callback(request: Request, kind: str) -> Response:
 
     outcome = await advance(request, sid, svc.settings.voice_session_ttl, on_event)
     if outcome.session is None:
-        log.warning("a %s webhook came for call %s, which this server doesn't know (expired, "
-                    "or lost in a restart on the memory store)", kind, sid)
+        log.warning(
+            "a %s webhook came for call %s, which this server doesn't know (expired, "
+            "or lost in a restart on the memory store)",
+            kind,
+            sid,
+        )
     return _respond(request, outcome.outputs, outcome.flow is not None)
 
 

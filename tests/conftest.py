@@ -44,7 +44,9 @@ class Twiml:
     root: ET.Element = field(init=False)
 
     def __post_init__(self) -> None:
-        self.root = ET.fromstring(self.text) if self.status == 200 and self.text else ET.Element("x")
+        self.root = (
+            ET.fromstring(self.text) if self.status == 200 and self.text else ET.Element("x")
+        )
 
     def said(self) -> str:
         return " ".join((e.text or "") for e in self.root.iter("Say"))
@@ -96,8 +98,9 @@ def call_form(sid: str, **extra: str) -> dict[str, str]:
     return form
 
 
-def sms_form(body: str, frm: str = "+15551230000", to: str = "+15559990000", **extra: str
-             ) -> dict[str, str]:
+def sms_form(
+    body: str, frm: str = "+15551230000", to: str = "+15559990000", **extra: str
+) -> dict[str, str]:
     form = {
         "MessageSid": "SM" + os.urandom(16).hex(),
         "AccountSid": "AC" + "0" * 32,
@@ -124,8 +127,9 @@ def flows_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def twilio(flows_dir: Path, tmp_path: Path) -> Iterator[Twilio]:
-    settings = Settings(flows_dir=str(flows_dir), store=f"sqlite:///{tmp_path}/ivr.sqlite3",
-                        auth_token=TOKEN)
+    settings = Settings(
+        flows_dir=str(flows_dir), store=f"sqlite:///{tmp_path}/ivr.sqlite3", auth_token=TOKEN
+    )
     with TestClient(create_app(settings), base_url="http://testserver") as client:
         yield Twilio(client, "http://testserver")
 
@@ -142,15 +146,33 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
 
-def start_server(flows: Path, store: str, log: Path, *extra: str, port: int = 0,
-                 env: dict[str, str] | None = None) -> Server:
+def start_server(
+    flows: Path,
+    store: str,
+    log: Path,
+    *extra: str,
+    port: int = 0,
+    env: dict[str, str] | None = None,
+) -> Server:
     port = port or free_port()
     environ = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, **(env or {})}
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ivr.cli", "serve", str(flows), "--port", str(port),
-             "--store", store, *extra],
-            stdout=out, stderr=subprocess.STDOUT, env=environ,
+            [
+                sys.executable,
+                "-m",
+                "ivr.cli",
+                "serve",
+                str(flows),
+                "--port",
+                str(port),
+                "--store",
+                store,
+                *extra,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=environ,
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

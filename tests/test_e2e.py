@@ -66,7 +66,9 @@ def test_flow_with_errors_stops_the_start(flows_dir: Path, tmp_path: Path) -> No
     (flows_dir / "broken.yaml").write_text("states:\n  a:\n    say: hi\n    next: nowhere\n")
     proc = subprocess.run(
         [sys.executable, "-m", "ivr.cli", "serve", str(flows_dir), "--port", str(free_port())],
-        capture_output=True, text=True, env={**os.environ, "TWILIO_AUTH_TOKEN": TOKEN},
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TWILIO_AUTH_TOKEN": TOKEN},
         timeout=60,
     )
     assert proc.returncode == 1
@@ -78,12 +80,20 @@ def test_no_token_refuses_to_start_unless_insecure(flows_dir: Path, tmp_path: Pa
     env = {k: v for k, v in os.environ.items() if k != "TWILIO_AUTH_TOKEN"}
     proc = subprocess.run(
         [sys.executable, "-m", "ivr.cli", "serve", str(flows_dir), "--port", str(free_port())],
-        capture_output=True, text=True, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "TWILIO_AUTH_TOKEN" in proc.stderr and "--insecure" in proc.stderr
-    server = start_server(flows_dir, f"sqlite:///{tmp_path}/i.sqlite3", tmp_path / "i.log",
-                          "--insecure", env={"TWILIO_AUTH_TOKEN": ""})
+    server = start_server(
+        flows_dir,
+        f"sqlite:///{tmp_path}/i.sqlite3",
+        tmp_path / "i.log",
+        "--insecure",
+        env={"TWILIO_AUTH_TOKEN": ""},
+    )
     try:
         r = httpx.post(server.url + "/voice/menu", data=call_form(sid()))
         assert r.status_code == 200
@@ -95,15 +105,22 @@ def test_no_token_refuses_to_start_unless_insecure(flows_dir: Path, tmp_path: Pa
 
 def test_public_url_is_what_signatures_and_callbacks_use(flows_dir: Path, tmp_path: Path) -> None:
     public = "https://ivr.example.com/base"
-    server = start_server(flows_dir, f"sqlite:///{tmp_path}/p.sqlite3", tmp_path / "p.log",
-                          "--public-url", public)
+    server = start_server(
+        flows_dir, f"sqlite:///{tmp_path}/p.sqlite3", tmp_path / "p.log", "--public-url", public
+    )
     try:
         form = call_form(sid())
-        local = httpx.post(server.url + "/voice/menu", data=form,
-                           headers={"X-Twilio-Signature": sign(server.url + "/voice/menu", form)})
+        local = httpx.post(
+            server.url + "/voice/menu",
+            data=form,
+            headers={"X-Twilio-Signature": sign(server.url + "/voice/menu", form)},
+        )
         assert local.status_code == 403
-        good = httpx.post(server.url + "/voice/menu", data=form,
-                          headers={"X-Twilio-Signature": sign(public + "/voice/menu", form)})
+        good = httpx.post(
+            server.url + "/voice/menu",
+            data=form,
+            headers={"X-Twilio-Signature": sign(public + "/voice/menu", form)},
+        )
         assert good.status_code == 200
         assert f'action="{public}/voice/menu/gather?seq=1"' in good.text
     finally:

@@ -35,11 +35,14 @@ def test_a_runaway_chain_ends_with_an_apology_and_a_logged_error() -> None:
 def test_branch_conditions_on_variables_and_channel() -> None:
     states = {
         "a": State("a", set=(("n", "42"),), next="b"),
-        "b": State("b", branch=(
-            BranchItem(Condition("channel", "sms"), "sms"),
-            BranchItem(Condition("var", "n", "in", ("41", "42")), "in"),
-            BranchItem(None, "other"),
-        )),
+        "b": State(
+            "b",
+            branch=(
+                BranchItem(Condition("channel", "sms"), "sms"),
+                BranchItem(Condition("var", "n", "in", ("41", "42")), "in"),
+                BranchItem(None, "other"),
+            ),
+        ),
         "sms": State("sms", say=(Prompt("say", "sms"),)),
         "in": State("in", say=(Prompt("say", "in {{ n }}"),)),
         "other": State("other", say=(Prompt("say", "other"),)),
@@ -55,8 +58,9 @@ def test_branch_conditions_on_variables_and_channel() -> None:
 def test_default_failure_lines_and_default_goodbye() -> None:
     from ivr.model import Choice
 
-    states = {"m": State("m", say=(Prompt("say", "Pick."),), choices=(Choice(("1",), "m"),),
-                         attempts=2)}
+    states = {
+        "m": State("m", say=(Prompt("say", "Pick."),), choices=(Choice(("1",), "m"),), attempts=2)
+    }
     flow = Flow(name="f", states=states, start="m")
     s, _ = engine.step(flow, session(), engine.Event("start"), NOW)
     s, out = engine.step(flow, s, engine.Event("no_input"), NOW)

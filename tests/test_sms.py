@@ -9,8 +9,9 @@ from conftest import Twilio, sign, sms_form
 from ivr.render import split_sms
 
 
-def text(twilio: Twilio, body: str, frm: str = "+15551230000", flow: str = "texting",
-         **extra: str) -> list[str]:
+def text(
+    twilio: Twilio, body: str, frm: str = "+15551230000", flow: str = "texting", **extra: str
+) -> list[str]:
     reply = twilio.post(f"/sms/{flow}", sms_form(body, frm, **extra))
     assert reply.status == 200, reply.text
     assert reply.root.tag == "Response"
@@ -22,21 +23,27 @@ def store(twilio: Twilio) -> Any:
 
 
 def test_first_text_starts_the_flow_one_message_per_state(twilio: Twilio) -> None:
-    assert text(twilio, "hello") == ["Hi from the texting line.",
-                                     "Reply HOURS, BOOK, NOTE or CALL."]
+    assert text(twilio, "hello") == [
+        "Hi from the texting line.",
+        "Reply HOURS, BOOK, NOTE or CALL.",
+    ]
 
 
 def test_first_text_that_answers_the_first_wait_is_taken_at_once(twilio: Twilio) -> None:
     assert text(twilio, "HOURS") == [
-        "Hi from the texting line.", "We are open 9 to 5.", "Reply HOURS, BOOK, NOTE or CALL."]
+        "Hi from the texting line.",
+        "We are open 9 to 5.",
+        "Reply HOURS, BOOK, NOTE or CALL.",
+    ]
 
 
 def test_answers_ignore_case_spaces_punctuation_and_find_whole_words(twilio: Twilio) -> None:
     text(twilio, "hi")
     assert text(twilio, "  Hours! ")[0] == "We are open 9 to 5."
     assert text(twilio, "I'd like to book please")[0].startswith("Which day?")
-    assert text(twilio, "tomorrow") == ["Sorry, that isn't one of the options. Which day? "
-                                        "Reply with a date like 2026-12-01."]
+    assert text(twilio, "tomorrow") == [
+        "Sorry, that isn't one of the options. Which day? Reply with a date like 2026-12-01."
+    ]
     assert text(twilio, "2026-12-01") == ["Booked for 2026-12-01."]
 
 
@@ -58,8 +65,9 @@ def test_shortcut_after_own_choices(twilio: Twilio) -> None:
 def test_record_keeps_the_next_text_and_media(twilio: Twilio) -> None:
     text(twilio, "hi")
     assert text(twilio, "note") == ["Send your message."]
-    reply = text(twilio, "The sink leaks", NumMedia="1",
-                 MediaUrl0="https://api.twilio.com/media/ME1")
+    reply = text(
+        twilio, "The sink leaks", NumMedia="1", MediaUrl0="https://api.twilio.com/media/ME1"
+    )
     assert reply == ["Thanks, we got: The sink leaks"]
     [message] = store(twilio).messages("texting")
     assert message.text == "The sink leaks"

@@ -91,8 +91,9 @@ def test_failure_counter_resets_on_entering_a_state(twilio: Twilio) -> None:
 def test_speech_matches_words_and_spoken_digits(twilio: Twilio) -> None:
     sid = new_sid()
     reply = start(twilio, "menu", sid)
-    reply = twilio.follow(reply, "Gather", call_form(sid, SpeechResult="I need the help desk.",
-                                                     Confidence="0.9"))
+    reply = twilio.follow(
+        reply, "Gather", call_form(sid, SpeechResult="I need the help desk.", Confidence="0.9")
+    )
     assert "What is your name?" in reply.said()
     reply = twilio.follow(reply, "Gather", call_form(sid, SpeechResult="Ada", Confidence="0.9"))
     assert "Thanks Ada" in reply.said()
@@ -118,7 +119,10 @@ def test_chained_states_set_branch_prompts_in_one_document(twilio: Twilio) -> No
     assert reply.said().startswith("Hello +15550001111, team Blue.")
     bonjour = reply.root.findall("Say")[1]
     assert (bonjour.get("voice"), bonjour.get("language"), bonjour.get("loop")) == (
-        "Polly.Celine", "fr-FR", "2")
+        "Polly.Celine",
+        "fr-FR",
+        "2",
+    )
     assert reply.root.find("Pause").get("length") == "2"  # type: ignore[union-attr]
     assert "Gold line." in reply.said()  # `equals` ignores case: gold == GOLD
 
@@ -131,16 +135,23 @@ def test_record_keeps_a_message_with_transcription(twilio: Twilio) -> None:
     assert record.get("maxLength") == "60" and record.get("transcribe") == "true"
     assert record.get("transcribeCallback") == "/voice/actions/transcription"
     url = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1"
-    done = twilio.follow(reply, "Record", call_form(sid, RecordingUrl=url,
-                                                    RecordingDuration="7", RecordingSid="RE1"))
+    done = twilio.follow(
+        reply, "Record", call_form(sid, RecordingUrl=url, RecordingDuration="7", RecordingSid="RE1")
+    )
     assert "Got your message." in done.said()
-    t = twilio.post("/voice/actions/transcription", call_form(
-        sid, RecordingUrl=url, TranscriptionText="Please call me back", TranscriptionStatus="completed"))
+    t = twilio.post(
+        "/voice/actions/transcription",
+        call_form(
+            sid,
+            RecordingUrl=url,
+            TranscriptionText="Please call me back",
+            TranscriptionStatus="completed",
+        ),
+    )
     assert t.status == 204
     store = twilio.client.app.state.services.store  # type: ignore[union-attr]
     [message] = store.messages("actions")
-    assert (message.url, message.duration, message.transcription) == (url, 7,
-                                                                      "Please call me back")
+    assert (message.url, message.duration, message.transcription) == (url, 7, "Please call me back")
     assert message.caller == "+15551230000" and message.state == "message"
 
 
@@ -193,7 +204,10 @@ def test_status_callback_closes_the_session_and_keeps_history(twilio: Twilio) ->
     [session] = [s for s in store.history("menu") if s.key == sid]
     assert session.ended and session.outcome == "completed"
     assert [(s.event, s.state) for s in session.path][:3] == [
-        ("enter", "main"), ("answer", "main"), ("enter", "sales")]
+        ("enter", "main"),
+        ("answer", "main"),
+        ("enter", "sales"),
+    ]
 
 
 def test_bad_requests(twilio: Twilio) -> None:

@@ -74,8 +74,15 @@ class SQLiteStore:
                     conn.execute(
                         "INSERT INTO sessions (id, lookup, flow, started, expires, ended, data) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (uuid.uuid4().hex, lookup, after.flow, after.started or now,
-                         now + ttl, int(after.ended), data),
+                        (
+                            uuid.uuid4().hex,
+                            lookup,
+                            after.flow,
+                            after.started or now,
+                            now + ttl,
+                            int(after.ended),
+                            data,
+                        ),
                     )
                 else:
                     conn.execute(
@@ -89,11 +96,15 @@ class SQLiteStore:
         return result
 
     def load(self, lookup: str) -> Session | None:
-        row = self._conn().execute(
-            "SELECT data FROM sessions WHERE lookup = ? AND ended = 0 AND expires > ? "
-            "ORDER BY started DESC LIMIT 1",
-            (lookup, time.time()),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT data FROM sessions WHERE lookup = ? AND ended = 0 AND expires > ? "
+                "ORDER BY started DESC LIMIT 1",
+                (lookup, time.time()),
+            )
+            .fetchone()
+        )
         return Session.from_json(row[0]) if row else None
 
     def history(self, flow: str | None = None, last: int = 20) -> list[Session]:
@@ -109,14 +120,26 @@ class SQLiteStore:
         self._conn().execute(
             "INSERT INTO messages (flow, caller, called, conversation, state, at, url, duration,"
             " text, media, transcription) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (m.flow, m.caller, m.called, m.conversation, m.state, m.at, m.url, m.duration,
-             m.text, json.dumps(list(m.media)), m.transcription),
+            (
+                m.flow,
+                m.caller,
+                m.called,
+                m.conversation,
+                m.state,
+                m.at,
+                m.url,
+                m.duration,
+                m.text,
+                json.dumps(list(m.media)),
+                m.transcription,
+            ),
         )
 
     def set_transcription(self, conversation: str, url: str, text: str) -> bool:
         conn = self._conn()
-        cur = conn.execute("UPDATE messages SET transcription = ? WHERE url = ? AND url != ''",
-                           (text, url))
+        cur = conn.execute(
+            "UPDATE messages SET transcription = ? WHERE url = ? AND url != ''", (text, url)
+        )
         if cur.rowcount == 0:
             cur = conn.execute(
                 "UPDATE messages SET transcription = ? WHERE id = (SELECT max(id) FROM messages "
@@ -126,14 +149,31 @@ class SQLiteStore:
         return cur.rowcount > 0
 
     def messages(self, flow: str | None = None, last: int = 20) -> list[MessageRecord]:
-        sql = ("SELECT flow, caller, called, conversation, state, at, url, duration, text, media,"
-               " transcription, id FROM messages")
+        sql = (
+            "SELECT flow, caller, called, conversation, state, at, url, duration, text, media,"
+            " transcription, id FROM messages"
+        )
         args: tuple[object, ...] = ()
         if flow:
             sql, args = sql + " WHERE flow = ?", (flow,)
         rows = self._conn().execute(sql + " ORDER BY id DESC LIMIT ?", (*args, last))
-        return [MessageRecord(*r[:9], tuple(json.loads(r[9] or "[]")), r[10], r[11])
-                for r in rows]
+        return [
+            MessageRecord(
+                flow=r[0],
+                caller=r[1],
+                called=r[2],
+                conversation=r[3],
+                state=r[4],
+                at=r[5],
+                url=r[6],
+                duration=r[7],
+                text=r[8],
+                media=tuple(json.loads(r[9] or "[]")),
+                transcription=r[10],
+                id=r[11],
+            )
+            for r in rows
+        ]
 
     def set_opt_out(self, number: str, ours: str, opted_out: bool) -> None:
         self._conn().execute(
@@ -145,13 +185,19 @@ class SQLiteStore:
 
     def opted_out(self, number: str, ours: str = "") -> bool:
         if ours:
-            row = self._conn().execute(
-                "SELECT opted_out FROM opt_outs WHERE number = ? AND ours = ?", (number, ours)
-            ).fetchone()
+            row = (
+                self._conn()
+                .execute(
+                    "SELECT opted_out FROM opt_outs WHERE number = ? AND ours = ?", (number, ours)
+                )
+                .fetchone()
+            )
         else:
-            row = self._conn().execute(
-                "SELECT max(opted_out) FROM opt_outs WHERE number = ?", (number,)
-            ).fetchone()
+            row = (
+                self._conn()
+                .execute("SELECT max(opted_out) FROM opt_outs WHERE number = ?", (number,))
+                .fetchone()
+            )
         return bool(row and row[0])
 
     def keep_flow(self, name: str, version: str, source: str) -> None:
@@ -161,9 +207,11 @@ class SQLiteStore:
         )
 
     def flow_source(self, version: str) -> tuple[str, str] | None:
-        row = self._conn().execute(
-            "SELECT name, source FROM flow_versions WHERE version = ?", (version,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT name, source FROM flow_versions WHERE version = ?", (version,))
+            .fetchone()
+        )
         return (row[0], row[1]) if row else None
 
     def close(self) -> None:
