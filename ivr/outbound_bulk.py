@@ -121,13 +121,19 @@ class Progress:
 class Pacer:
     """At most `rate` sends a second, spread evenly."""
 
-    def __init__(self, rate: float, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.interval = 1.0 / rate
         self.sleep = sleep
+        self.clock = clock
         self.next_at = 0.0
 
     def wait(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if self.next_at > now:
             self.sleep(self.next_at - now)
         self.next_at = max(now, self.next_at) + self.interval

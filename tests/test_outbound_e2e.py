@@ -1,0 +1,140 @@
+"""End to end over real HTTP: `ivr call` / `ivr text` processes, then an `ivr serve` process.
+
+The command line talks to the REST stand-in; the server shares its SQLite file and answers the
+webhooks Twilio would make for the new call or text.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import twilio_rest_standin as rest
+from outbound_support import (
+    OURS,
+    PERSON,
+    answered,
+    free_port,
+    gather_action,
+    messages,
+    post_webhook,
+    pressed,
+    said,
+    texted,
+    twilio_env,
+    write_flows,
+)
+
+
+@pytest.fixture
+def standin() -> Iterator[rest.Standin]:
+    server = rest.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def env(tmp_path: Path, standin: rest.Standin, port: int) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "IVR_"))}
+    store = f"sqlite:///{tmp_path}/shared.sqlite3"
+    return {**base, **twilio_env(standin, store, public=f"http://127.0.0.1:{port}")}
+
+
+def ivr(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ivr.cli", *args], env=env, cwd=cwd, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def serve(tmp_path: Path, env: dict[str, str], port: int) -> Iterator[Callable[[], str]]:
+    """Start `ivr serve` lazily: the test runs the command line first, as a person would."""
+    procs: list[subprocess.Popen[bytes]] = []
+    log = tmp_path / "serve.log"
+
+    def start() -> str:
+        with log.open("wb") as out:
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "ivr.cli", "serve", str(tmp_path / "flows"),
+                 "--port", str(port)],
+                env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+            ))  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert procs[0].poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError(f"ivr serve did not start: {log.read_text()}")
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_ivr_call_then_ivr_serve_answers_the_call_with_its_variables(
+    tmp_path: Path, env: dict[str, str], standin: rest.Standin, serve: Callable[[], str]
+) -> None:
+    write_flows(tmp_path)
+    done = ivr("call", "reminder", "--to", PERSON, "--from", OURS, "--var", "name=Ann",
+               "--var", "day=Tuesday", env=env, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    sid = done.stdout.strip()
+    [request] = standin.posts("Calls")
+    assert request.field("Url") == f"{env['IVR_PUBLIC_URL']}/voice/reminder"
+
+    url = serve()
+    public = env["IVR_PUBLIC_URL"]
+    with httpx.Client(timeout=10) as client:
+        first = post_webhook(client, url, "/voice/reminder", answered(sid), public=public)
+        assert "Hello Ann, this is Acme Plumbing about your visit on Tuesday." in said(first)
+        action = gather_action(first).removeprefix(public)
+        second = post_webhook(client, url, action, pressed(sid, "1"), public=public)
+        assert said(second) == "Thanks Ann, see you on Tuesday."
+
+
+def test_ivr_text_then_ivr_serve_takes_the_reply(
+    tmp_path: Path, env: dict[str, str], standin: rest.Standin, serve: Callable[[], str]
+) -> None:
+    write_flows(tmp_path)
+    done = ivr("text", "reminder", "--to", PERSON, "--from", OURS, "--var", "name=Ann",
+               env=env, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith("SM")
+    assert standin.posts("Messages")[0].field("Body").startswith("Hello Ann,")
+
+    url = serve()
+    with httpx.Client(timeout=10) as client:
+        reply = post_webhook(client, url, "/sms/reminder", texted("yes"),
+                             public=env["IVR_PUBLIC_URL"])  # fmt: skip
+    assert messages(reply) == ["Thanks Ann, see you on your booked day."]
+
+
+def test_a_refusal_from_the_command_line_is_one_line_and_exit_2(
+    tmp_path: Path, env: dict[str, str], standin: rest.Standin
+) -> None:
+    write_flows(tmp_path)
+    done = ivr("call", "reminder", "--to", "+15005550001", "--from", OURS,
+               env=env, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        "error: Twilio refused the call to +15005550001: 21211 — the 'To' number is not a "
+        "valid phone number (https://www.twilio.com/docs/errors/21211)\n"
+    )
