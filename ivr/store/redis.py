@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from typing import Any
 
 import redis
 
@@ -21,7 +22,8 @@ PREFIX = "ivr:"
 
 class RedisStore:
     def __init__(self, url: str) -> None:
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        # decode_responses gives str throughout; redis-py's stubs can't express that.
+        self._redis: Any = redis.Redis.from_url(url, decode_responses=True)
 
     def _live_key(self, lookup: str) -> str:
         return f"{PREFIX}live:{lookup}"
@@ -114,7 +116,7 @@ class RedisStore:
     def opted_out(self, number: str, ours: str = "") -> bool:
         key = f"{PREFIX}opt_out:{number}"
         if ours:
-            return self._redis.hget(key, ours) == "1"
+            return bool(self._redis.hget(key, ours) == "1")
         return "1" in self._redis.hvals(key)
 
     def keep_flow(self, name: str, version: str, source: str) -> None:
