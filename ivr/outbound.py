@@ -45,6 +45,13 @@ def outbound(
         defaults = parse_variables(variables)
         check_number(from_, "the 'from'")
         settings = Settings.from_env(store=store)
+        if settings.store.startswith("memory:"):
+            # What this process saves must outlive it: the server picks it up when they answer.
+            raise Refused(
+                "the memory store ends with this command, so the server would never see the "
+                "conversation: use the store `ivr serve` uses (--store or IVR_STORE)",
+                "usage",
+            )
         if command == "call" and not settings.public_url:
             raise Refused(
                 "IVR_PUBLIC_URL is not set: Twilio needs the public https address of "

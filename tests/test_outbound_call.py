@@ -195,3 +195,13 @@ def test_an_unknown_flow_or_a_bad_variable_is_refused(
     assert call(flows, PERSON, "caller=+15550000000") == 2
     assert "set by the engine" in capsys.readouterr().err
     assert standin.requests == []
+
+
+def test_the_memory_store_is_refused_as_the_server_could_not_see_the_call(
+    flows: Path, standin: rest.Standin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = outbound("call", "reminder", to=PERSON, from_=OURS, variables=[], csv_path=None,
+                    rate=1.0, results=None, flows_dir=str(flows), store="memory://")  # fmt: skip
+    assert code == 2
+    assert "use the store `ivr serve` uses" in capsys.readouterr().err
+    assert standin.requests == []
