@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-import zoneinfo
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from ivr import yamlload
 from ivr.model import Flow
 from ivr.phone_wire import DEFAULT_CALLED, DEFAULT_CALLER
 from ivr.problems import Problem
+from ivr.simulator import local_time
 from ivr.yamlload import Document, Path
 
 Channel = Literal["voice", "sms"]
@@ -30,7 +30,6 @@ FILE_KEYS = ("flow", "channel", "from", "to", "at", "tests")
 TEST_KEYS = ("name", "channel", "from", "to", "at", "steps")
 DIAL = ("answered", "busy", "no-answer", "failed", "canceled")
 _KEYS = re.compile(r"[0-9*#]+")
-_AT = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?")
 
 
 @dataclass(frozen=True)
@@ -93,16 +92,9 @@ class _Reader:
 
     def moment(self, path: Path, value: object) -> dt.datetime | None:
         text = self.scalar(path, value) or ""
-        try:
-            if not _AT.match(text):
-                raise ValueError
-            at = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+        at = local_time(text, self.flow)
+        if at is None:
             self.error(path, f'`{text}` is not a time like "2026-12-01 10:00"')
-            return None
-        if at.tzinfo is None:  # the flow's own hours are the natural clock to write in
-            zones = [h.timezone for h in self.flow.hours.values()] if self.flow else []
-            at = at.replace(tzinfo=zoneinfo.ZoneInfo(zones[0]) if zones else dt.UTC)
         return at
 
     def steps(self, path: Path, raw: object, channel: str) -> list[Step]:

@@ -82,13 +82,13 @@ class Call(Line):
 
     @property
     def waiting(self) -> str:
-        """What the call waits for: `keys`, `speech`, `keys or speech`, `recording`, `dial`."""
+        """What the call waits for, in words: `keys`, `speech`, `keys or speech`, ..."""
         if self._wait is None:
             return ""
         if self._wait.kind == "gather":
             listens = self._wait.verb.get("input", "dtmf").split()
             return " or ".join(("keys" if x == "dtmf" else x) for x in listens)
-        return "recording" if self._wait.kind == "record" else "dial"
+        return "a recording" if self._wait.kind == "record" else "the dial to end"
 
     # -- the caller's moves ----------------------------------------------------------------
     def start(self) -> list[str]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import secrets
 import sys
 import time
+import zoneinfo
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
@@ -30,6 +32,22 @@ MOVES = (
     "dial answered|busy|no-answer|failed, hangup"
 )
 QUIET_VARS = {"caller", "called", "channel", "answer"}
+_AT = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?")
+
+
+def local_time(text: str, flow: Flow | None) -> dt.datetime | None:
+    """`2026-12-01 10:00` as a moment: in the timezone of the flow's first `hours` (else UTC)
+    unless it carries its own offset; None if it isn't a time."""
+    if not _AT.match(text):
+        return None
+    try:
+        at = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None:  # the flow's opening hours are the natural clock to write in
+        zones = [h.timezone for h in flow.hours.values()] if flow else []
+        at = at.replace(tzinfo=zoneinfo.ZoneInfo(zones[0]) if zones else dt.UTC)
+    return at
 
 
 class Sandbox:
@@ -196,16 +214,25 @@ def load_one(flows_dir: str, flow: str) -> dict[str, Flow] | None:
     return None
 
 
-def simulate(flow: str, *, flows_dir: str, sms: bool, caller: str, called: str) -> int:
-    """Run `flow` in the terminal: moves (or texts) from standard input, one a line."""
+def simulate(
+    flow: str, *, flows_dir: str, sms: bool, caller: str, called: str, at: str | None = None
+) -> int:
+    """Run `flow` in the terminal: moves (or texts) from standard input, one a line.
+
+    `at` sets the clock the flow sees, e.g. "2026-12-01 10:00" in its hours' timezone.
+    """
     flows = load_one(flows_dir, flow)
     if flows is None:
+        return 1
+    moment = local_time(at, flows[flow]) if at else None
+    if at and moment is None:
+        print(f'error: --at {at!r} is not a time like "2026-12-01 10:00"', file=sys.stderr)
         return 1
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(_OneLine())
     logger = logging.getLogger("ivr")
     logger.addHandler(handler)
-    sandbox = Sandbox(flows)
+    sandbox = Sandbox(flows, at=moment)
     try:
         run = _text if sms else _call
         return run(sandbox, flows[flow], caller, called, _moves(sys.stdin))
