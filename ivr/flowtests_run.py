@@ -131,7 +131,7 @@ class _Runner:
         if step.kind == "ended":
             if ended == step.flag:
                 return None
-            expect = "the conversation to have ended" if step.flag else "it to go on"
+            expect = "the conversation to have ended" if step.flag else "the conversation to go on"
             return Failure(step, expect, f"but {self.where()}")
         if ended and session is not None and session.outcome == step.text:
             return None
