@@ -1,0 +1,100 @@
+"""`ivr simulate` run as a command with piped moves, as a flow author would run it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = Path(__file__).parent / "flowtests_cases" / "flows"
+EXAMPLES = ROOT / "flows"
+OPEN, CLOSED = "2026-12-01 10:00", "2026-12-01 22:00"  # a Tuesday, in the flows' timezone
+
+
+def simulate(flow: str, moves: str, *args: str, flows: Path = FIXTURES) -> tuple[int, str, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "simulate", flow, "--flows", str(flows), *args],
+        input=moves,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert "Traceback" not in done.stdout + done.stderr
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_a_call_booking_a_visit() -> None:
+    code, out, _ = simulate("desk", "2\n12345\n1\n", "--at", OPEN)
+    assert code == 0
+    assert out.splitlines() == [
+        "Calling desk from +15005550006 to +15005550001. Moves: keys like 1 or 1234#, silence, "
+        "say WORDS, record [SECONDS] [WORDS], dial answered|busy|no-answer|failed, hangup.",
+        "  Thanks for contacting Acme Plumbing.",
+        "  For opening hours, press 1. To book a visit, press 2. To leave a message, press 3.",
+        "[main_menu] waiting for keys or speech",
+        "> 2",
+        "  Please enter the 5 digit ZIP code of the visit.",
+        "[booking] waiting for keys",
+        "> 12345",
+        "  You entered 1 2 3 4 5. Press 1 to confirm or 2 to try again.",
+        "  (zip = '12345')",
+        "[confirm] waiting for keys",
+        "> 1",
+        "  Thank you. We will call you back to pick a time.",
+        "  (booked_zip = '12345')",
+        "[booked] the conversation has ended (completed)",
+    ]
+
+
+def test_closed_hours_voicemail_and_the_operator() -> None:
+    code, out, _ = simulate("desk", "record 4 call me back\n", "--at", CLOSED)
+    assert code == 0
+    assert "  We're closed right now." in out and "[voicemail] waiting for a recording" in out
+    assert "> record 4 call me back\n  Goodbye.\n" in out
+    assert out.rstrip().endswith("[goodbye] the conversation has ended (completed)")
+    code, out, _ = simulate("desk", "0\ndial no-answer\nhangup\n", "--at", OPEN)
+    assert "  [ringing +15555550100]\n[operator] waiting for the dial to end" in out
+    assert "> dial no-answer\n  Please leave your message after the tone." in out
+    assert out.rstrip().endswith("[voicemail] the conversation has ended (completed)")
+
+
+def test_unknown_and_misplaced_moves_get_a_hint() -> None:
+    code, out, _ = simulate("desk", "press one\ndial busy\nsay operator\n", "--at", OPEN)
+    assert code == 0
+    assert "  (not a move: 'press one'; try keys like 1 or 1234#" in out
+    assert "  (the call waits for keys or speech, not a dial)" in out
+    assert "> say operator\n  Connecting you now." in out
+    assert out.rstrip().endswith("(end of input: the caller hangs up)")
+
+
+def test_texting_with_the_first_text_as_answer() -> None:
+    code, out, _ = simulate("line", "HOURS\nhi\nbook\nFriday\n", "--sms")
+    assert code == 0
+    assert out.splitlines()[1:] == [
+        "> HOURS",
+        "  We are open 8 to 6.",
+        "[hours] the conversation has ended (completed); the next text starts afresh",
+        "> hi",
+        "  Press 1 or text HOURS for our hours. Press 2 or text BOOK to book.",
+        "[menu] waiting for a text",
+        "> book",
+        "  Which day suits you?",
+        "[book] waiting for a text",
+        "> Friday",
+        "  Booked for Friday.",
+        "  (day = 'Friday')",
+        "[thanks] the conversation has ended (completed); the next text starts afresh",
+    ]
+
+
+def test_a_flow_with_errors_or_no_such_flow(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("states:\n  a:\n    say: Hi\n    next: b\n")
+    code, out, err = simulate("bad", "1\n", flows=tmp_path)
+    assert code == 1 and out == ""
+    assert f"{tmp_path}/bad.yaml:4:11: error:" in err
+    code, _, err = simulate("nope", "", flows=tmp_path)
+    assert code == 1 and "no flow named 'nope'" in err
+    code, _, err = simulate("desk", "", "--at", "noon")
+    assert code == 1 and "--at 'noon' is not a time" in err
