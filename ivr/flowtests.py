@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr import yamlload
 from ivr.flowtests_run import Failure, run_case
 from ivr.flowtests_spec import Case, read_suite
 from ivr.loader import load_flows
@@ -89,11 +88,10 @@ def discover(paths: Sequence[str]) -> tuple[list[Path], list[Problem]]:
 def _run_file(file: Path, flows: Mapping[str, Flow], flow_problems: list[Problem]) -> Suite:
     suite = Suite(str(file))
     try:
-        text, problems = yamlload.decode(file.read_bytes(), suite.file)
-    except OSError as exc:
-        text, problems = None, [Problem(suite.file, 1, 1, "error", f"can't read it: {exc}")]
-    if text is None:
-        suite.problems = problems
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeError) as exc:
+        reason = "it is not UTF-8 text" if isinstance(exc, UnicodeError) else exc.strerror
+        suite.problems = [Problem(suite.file, 1, 1, "error", f"can't read the file: {reason}")]
         return suite
     broken = {Path(p.file).stem: p.file for p in flow_problems if p.level == "error"}
     flow, cases, suite.problems = read_suite(text, suite.file, flows, broken)

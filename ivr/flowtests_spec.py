@@ -20,9 +20,10 @@ from ivr.model import Flow
 from ivr.phone_wire import DEFAULT_CALLED, DEFAULT_CALLER
 from ivr.problems import Problem
 from ivr.simulator import local_time
-from ivr.yamlload import Document, Path
+from ivr.yamlload import Document
 
 Channel = Literal["voice", "sms"]
+Path = tuple[str | int, ...]  # where a value is in the file: keys and list indexes
 VOICE_MOVES = ("press", "say", "silence", "record", "dial", "hangup")
 CHECKS = ("hear", "hear_exact", "not_hear", "state", "var", "ended", "outcome")
 STEPS = (*VOICE_MOVES, "text", *CHECKS)
