@@ -94,8 +94,9 @@ class Call(Line):
     def start(self) -> list[str]:
         """Place the call: Twilio's first webhook, and everything said until the first wait."""
         self._begin()
-        self._fetch(self._url, {})
-        self.status = "in-progress"
+        body = self._post_call(self._url, {})
+        self.status = "in-progress"  # Twilio says "ringing" in the first webhook only
+        self._run(list(parse_twiml(body)))
         return list(self.heard)
 
     def press(self, keys: str) -> list[str]:
@@ -155,7 +156,7 @@ class Call(Line):
                     "RecordingSid": recording,
                 },
             )
-        self._play(parse_twiml(body))
+        self._run(list(parse_twiml(body)))
         return list(self.heard)
 
     def dial(self, outcome: str) -> list[str]:
@@ -227,7 +228,7 @@ class Call(Line):
     def _fetch(self, url: str, extra: Mapping[str, str]) -> None:
         body = self._post_call(url, extra)
         self._url = url
-        self._play(parse_twiml(body))
+        self._run(list(parse_twiml(body)))
 
     def _answer(self, wait: _Wait, extra: Mapping[str, str]) -> list[str]:
         self._fetch(self._resolve(wait.verb.get("action", "")), extra)
@@ -238,10 +239,6 @@ class Call(Line):
             return self._answer(wait, {"Digits": ""})
         self._run(wait.rest)  # Twilio goes on with the verb after the wait
         return list(self.heard)
-
-    def _play(self, root: ET.Element) -> None:
-        self._wait = None
-        self._run(list(root))
 
     def _run(self, verbs: list[ET.Element]) -> None:
         self._wait = None

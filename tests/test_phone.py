@@ -178,7 +178,8 @@ def test_signed_exactly_as_twilio_signs_with_relative_urls() -> None:
     first, answer, status = (form for _, form, _ in server.posts)
     assert first["CallSid"].startswith("CA") and len(first["CallSid"]) == 34
     assert first["Direction"] == "inbound" and first["CallStatus"] == "ringing"
-    assert answer["Digits"] == "4" and status["CallStatus"] == "completed"
+    assert answer["Digits"] == "4" and answer["CallStatus"] == "in-progress"
+    assert status["CallStatus"] == "completed"
 
 
 def test_silence_falls_through_unless_action_on_empty_result() -> None:
