@@ -136,11 +136,11 @@ def _play(call: Call, move: str) -> bool:
 class _Screen:
     """What the terminal shows after each turn: what was heard, the state, what changed."""
 
-    def __init__(self, sandbox: Sandbox, flow: Flow) -> None:
-        self.sandbox, self.flow = sandbox, flow
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
         self.shown: dict[str, str] = {}
 
-    def turn(self, line: Call | Texting, heard: list[str], notes: list[str]) -> Session | None:
+    def turn(self, line: Call | Texting, heard: list[str], notes: list[str]) -> None:
         for text in heard:
             print(f"  {text}")
         if isinstance(line, Texting) and not heard:
@@ -149,7 +149,7 @@ class _Screen:
             print(f"  ({note})")
         session = self.sandbox.session(line)
         if session is None:
-            return None
+            return
         for name, value in session.vars.items():
             if name not in QUIET_VARS and self.shown.get(name) != value:
                 print(f"  ({name} = {value!r})")
@@ -161,13 +161,12 @@ class _Screen:
             print(f"[{session.state}] waiting for {line.waiting}")
         else:
             print(f"[{session.state}] waiting for a text")
-        return session
 
 
 def _call(sandbox: Sandbox, flow: Flow, caller: str, called: str, moves: Iterator[str]) -> int:
     print(f"Calling {flow.name} from {caller} to {called}. Moves: {MOVES}.")
     call = sandbox.call(flow.name, caller, called)
-    screen = _Screen(sandbox, flow)
+    screen = _Screen(sandbox)
     call.start()
     screen.turn(call, call.heard, call.notes)
     while not call.ended:
@@ -193,7 +192,7 @@ def _call(sandbox: Sandbox, flow: Flow, caller: str, called: str, moves: Iterato
 def _text(sandbox: Sandbox, flow: Flow, caller: str, called: str, moves: Iterator[str]) -> int:
     print(f"Texting {flow.name} from {caller} to {called}. Each line is a text.")
     texting = sandbox.texting(flow.name, caller, called)
-    screen = _Screen(sandbox, flow)
+    screen = _Screen(sandbox)
     for move in moves:
         if move.strip():
             screen.turn(texting, texting.send(move), [])
