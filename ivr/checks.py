@@ -20,6 +20,7 @@ BUILT_INS = ("caller", "called", "channel", "answer", "media")
 SPOKEN_LIMIT = 4096
 TEXT_LIMIT = 1600
 _ACTIONS = ("record", "dial", "branch", "redirect", "reject", "hangup")
+_ANSWERED = ("say", "choices", "save", "record", "dial", "redirect", "hangup")
 
 
 def _map(value: object) -> dict[str, Any]:
@@ -74,8 +75,12 @@ class Checker:
 
     def check_target(self, path: Path, target: object) -> None:
         if isinstance(target, str) and target not in self.states:
-            choice = path[-2:-1] == ("choices",)
-            what = f"the choice `{path[-1]}` of state `{path[1]}`" if choice else name_of(path)
+            if path[0] != "states":
+                what = f"the shortcut `{path[1]}`" if len(path) > 1 else "`start`"
+            elif path[-2] == "choices":
+                what = f"the choice `{path[-1]}` of state `{path[1]}`"
+            else:
+                what = name_of(path)
             hint = suggest(target, self.states, "the states are")
             message = f"{what} goes to `{target}`, but no state has that name: {hint}"
             self.report("error", path, message)
@@ -110,20 +115,11 @@ class Checker:
         doing = (["choices" if choices else "save"] if waits(body) else []) + doing
         if len(doing) > 1:
             message = (
-                f"state `{name}` has both `{doing[0]}` and `{doing[1]}`: a state either waits for "
-                "an answer, records, dials, branches, redirects, rejects or hangs up: split it"
+                f"state `{name}` has both `{doing[0]}` and `{doing[1]}`: a state does one of "
+                "these (wait for an answer, record, dial, branch, redirect, reject, hang up); "
+                "split it in two"
             )
             self.report("error", (*base, doing[1]), message, key=True)
-        if body.get("reject") not in (None, False):
-            if name != self.start:
-                message = (
-                    f"`reject` in state `{name}`: a call can only be refused as the first thing it "
-                    f"does, in the start state `{self.start}`"
-                )
-                self.report("error", (*base, "reject"), message, key=True)
-            elif "say" in body:
-                message = f"`reject` after a prompt in state `{name}`: a refused call hears nothing"
-                self.report("error", (*base, "reject"), message + ", so remove `say`", key=True)
         for key, needs in (("valid", "save"), ("if_no_answer", "dial")):
             if key in body and needs not in body:
                 message = f"`{key}` in state `{name}` does nothing without `{needs}`"
@@ -193,7 +189,7 @@ class Checker:
         # Only states that pass straight on can spin: a wait, a recording or a call breaks a loop.
         stops = ("record", "dial", "redirect", "reject", "hangup")
         graph = {
-            name: list(self.edges(body, all_kinds=False))
+            name: list(dict.fromkeys(self.edges(body, all_kinds=False)))
             for name, body in self.states.items()
             if not waits(body) and all(body.get(key) in (None, False) for key in stops)
         }
@@ -208,27 +204,41 @@ class Checker:
     def check_reachable(self) -> None:
         if self.start not in self.states:
             return
-        reached, todo, shortcuts_open = {self.start}, [self.start], False
+        # A state is reached "quiet" while nothing was said or asked on the way from the start
+        # (only `set` and `branch`), "loud" after: `reject` needs quiet, as Twilio can only
+        # refuse a call that hasn't been answered.
+        seen, todo = {(self.start, False)}, [(self.start, False)]
         while todo:
-            body = self.states[todo.pop()]
+            name, loud = todo.pop()
+            body = self.states[name]
+            loud = loud or any(body.get(key) for key in _ANSWERED)
             found = list(self.edges(body))
-            if waits(body) and not shortcuts_open:
-                shortcuts_open = True  # shortcuts work in every waiting state
+            if waits(body):  # shortcuts work in every waiting state
                 found += [t for t in self.shortcuts.values() if t in self.states]
-            fresh = [target for target in found if target not in reached]
-            reached.update(fresh)
+            fresh = [(target, loud) for target in found if (target, loud) not in seen]
+            seen.update(fresh)
             todo += fresh
-        for name in self.states:
+        reached = {name for name, _ in seen}
+        for name, body in self.states.items():
             if name not in reached:
                 message = (
                     f"state `{name}` is never reached: no `next`, choice, branch or shortcut leads "
                     f"to it from the start state `{self.start}`"
                 )
                 self.report("warning", ("states", name), message, key=True)
+            elif body.get("reject") and "say" in body:
+                message = f"`reject` after a prompt in state `{name}`: a refused call hears nothing"
+                message += ", so remove `say`"
+                self.report("error", ("states", name, "reject"), message, key=True)
+            elif body.get("reject") and (name, True) in seen:
+                message = (
+                    f"`reject` in state `{name}` can come after the call was answered: a call can "
+                    "only be refused as the first thing it does, before anything is said or asked"
+                )
+                self.report("error", ("states", name, "reject"), message, key=True)
 
     def texts(self) -> Iterator[tuple[Path, str, object]]:
         """Every value a template can be in: (path, where in words, value)."""
-        yield ("help",), "`help`", self.doc.data.get("help")
         for name, body in self.states.items():
             for key, value in _map(body.get("set")).items():
                 yield ("states", name, "set", key), f"`set` of state `{name}`", value
@@ -244,6 +254,10 @@ class Checker:
         for body in self.states.values():
             known.update(_map(body.get("set")))
             known.update([body["save"]] if isinstance(body.get("save"), str) else [])
+        help_text = self.doc.data.get("help")
+        if isinstance(help_text, str) and templates.names(help_text):
+            message = "`help` is texted as written: templates like `{{ name }}` aren't filled in"
+            self.report("warning", ("help",), message)
         for path, where, text in self.texts():
             if isinstance(text, str):
                 for message in templates.check(text, known):

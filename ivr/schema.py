@@ -229,12 +229,12 @@ def _words(error: ValidationError, path: Path, doc: Document) -> str:
             return "the flow has no states: add at least one state under `states:`"
         return f"{name_of(path)} is empty"
     if rule == "oneOf":
-        keys = " or ".join(f"`{one['required'][0]}`" for one in rule_value)
-        return f"{name_of(path)} needs exactly one of {keys}"
+        keys = [f"`{one['required'][0]}`" for one in rule_value]
+        return f"{name_of(path)} needs exactly one of {', '.join(keys[:-1])} or {keys[-1]}"
     if rule == "dependentRequired":
         needs = next(k for k, v in rule_value.items() if k in value and v[0] not in value)
         return f"`{needs}` {place(path)} needs `{rule_value[needs][0]}` too"
-    if rule == "propertyNames":
+    if "propertyNames" in error.schema_path:
         return (
             f"`{value}` can't be a variable name {place(path)}: use letters, digits and `_`, "
             "starting with a letter"
@@ -256,7 +256,7 @@ def _problems(
         if error.validator == "additionalProperties":
             problems += _unknown_keys(error, path, doc, file)
             continue
-        if error.validator == "propertyNames":
+        if "propertyNames" in error.schema_path:
             line, column = doc.key_at((*path, error.instance))
         else:
             line, column = doc.at(path)

@@ -36,6 +36,7 @@ _CORE = "tag:yaml.org,2002:"
 _WORDS: dict[str, bool | None] = {"": None, "~": None, "null": None, "Null": None, "NULL": None}
 _WORDS.update({word: True for word in ("true", "True", "TRUE")})
 _WORDS.update({word: False for word in ("false", "False", "FALSE")})
+_COLLECTIONS = (_CORE + "map", _CORE + "seq")
 _NUMERIC = frozenset("0123456789+-.")
 _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)")
@@ -201,6 +202,9 @@ class _Builder:
             self.seen.add(id(node))
         if isinstance(node, ScalarNode):
             return _scalar(node)
+        if node.tag not in _COLLECTIONS:
+            shown = node.tag.replace(_CORE, "!!")
+            raise _Refused(node, f"unknown tag `{shown}`: flows don't use YAML tags, remove it")
         if depth > MAX_DEPTH:
             raise _Refused(node, f"values are nested more than {MAX_DEPTH} levels deep")
         if id(node) in self.active:
@@ -242,15 +246,17 @@ class _Builder:
 def _syntax_problem(error: yaml.YAMLError, text: str) -> tuple[Spot, str]:
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
-        spot = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = error.problem or "invalid YAML"
         lines = text.splitlines()
-        if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
+        if "quoted scalar" in (error.context or "") and error.context_mark:
+            mark, what = error.context_mark, "the quote that starts here never ends"
+        elif mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
             what = "a tab can't indent YAML: use spaces"
         elif "another document" in what:
             what = "the file holds more than one document (`---`): a flow is one document"
         elif error.context:
             what = f"{what} ({error.context})"
+        spot = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return spot, f"YAML syntax: {what}"
     if isinstance(error, yaml.reader.ReaderError):
         line = text.count("\n", 0, error.position) + 1
