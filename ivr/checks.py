@@ -16,6 +16,7 @@ from .problems import Level, Path, Problem, name_of, suggest
 from .yamlload import Document
 
 E164 = re.compile(r"\+[1-9]\d{1,14}")
+_E164_HINT = 'write +, the country code and the number, with no spaces, like "+15555550100"'
 BUILT_INS = ("caller", "called", "channel", "answer", "media")
 SPOKEN_LIMIT = 4096
 TEXT_LIMIT = 1600
@@ -139,32 +140,25 @@ class Checker:
                 self.check_target((*where, "next"), item.get("next"))
                 self.check_condition((*where, "if"), item.get("if"), name)
                 if "if" not in item and i < len(items) - 1:
-                    message = (
-                        f"the otherwise item (no `if`) of `branch` in state `{name}` must be last"
-                    )
-                    self.report("error", where, message + ": the items after it are never tried")
+                    message = f"the otherwise item (no `if`) of `branch` in state `{name}` must"
+                    self.report("error", where, f"{message} be last: the items after it never run")
 
     def check_dial(self, path: Path, dial: object, name: str) -> None:
         if isinstance(dial, dict):
             path, dial = (*path, "number"), dial.get("number")
         for i, number in enumerate(dial if isinstance(dial, list) else [dial]):
             if isinstance(number, str) and not E164.fullmatch(number):
-                message = (
-                    f"`{number}` in `dial` of state `{name}` is not a number in international "
-                    "format: write +, the country code and the number, with no spaces, like "
-                    '"+15555550100"'
-                )
-                self.report("error", (*path, i) if isinstance(dial, list) else path, message)
+                message = f"`{number}` in `dial` of state `{name}` is not a number in international"
+                where = (*path, i) if isinstance(dial, list) else path
+                self.report("error", where, f"{message} format: {_E164_HINT}")
 
     def check_pattern(self, path: Path, pattern: object, what: str) -> None:
         if isinstance(pattern, str):
             try:
                 re.compile(pattern)
             except re.error as error:
-                at = f"at character {(error.pos or 0) + 1}"
-                self.report(
-                    "error", path, f"{what} is not a regular expression: {error.msg} ({at})"
-                )
+                why = f"{error.msg} (at character {(error.pos or 0) + 1})"
+                self.report("error", path, f"{what} is not a regular expression: {why}")
 
     def check_condition(self, path: Path, test: object, name: str) -> None:
         if not isinstance(test, dict):
@@ -214,8 +208,8 @@ class Checker:
             loud = loud or any(body.get(key) for key in _ANSWERED)
             found = list(self.edges(body))
             if waits(body):  # shortcuts work in every waiting state
-                found += [t for t in self.shortcuts.values() if t in self.states]
-            fresh = [(target, loud) for target in found if (target, loud) not in seen]
+                found += [t for t in self.shortcuts.values() if isinstance(t, str)]
+            fresh = [(t, loud) for t in found if t in self.states and (t, loud) not in seen]
             seen.update(fresh)
             todo += fresh
         reached = {name for name, _ in seen}

@@ -272,7 +272,13 @@ def parse(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     def refuse(spot: Spot, message: str) -> Problem:
         return Problem(file, spot[0], spot[1], "error", message)
 
-    if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+    try:
+        size = len(text) if len(text) > MAX_BYTES else len(text.encode("utf-8"))
+    except UnicodeEncodeError as error:  # a lone surrogate: text that came from broken bytes
+        line = text.count("\n", 0, error.start) + 1
+        column = error.start - (text.rfind("\n", 0, error.start) + 1) + 1
+        return None, [refuse((line, column), "the text is not valid Unicode: save it as UTF-8")]
+    if size > MAX_BYTES:
         return None, [refuse((1, 1), "the file is over 1 MB: split it into several flows")]
     builder = _Builder("&" in text)
     with quiet_gc():

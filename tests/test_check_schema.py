@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
+from ivr.loader import load_flow_text
 from ivr.problems import Problem, format_github, format_text
 from ivr.schema import _fast_state, _validators, schema, schema_text
 from ivr.yamlload import parse
@@ -83,6 +85,28 @@ def test_the_quick_test_agrees_with_jsonschema(path: Path) -> None:
             outcomes.append(state.is_valid(candidate))
             assert fast(candidate) == outcomes[-1], candidate
     assert len(outcomes) > 50 and outcomes.count(True) > 10 and outcomes.count(False) > 10
+
+
+@pytest.mark.parametrize("path", FLOWS, ids=[p.stem for p in FLOWS])
+def test_wrong_values_anywhere_are_problems_not_tracebacks(path: Path) -> None:
+    rng = random.Random(path.name)
+    doc, _ = parse(path.read_text(encoding="utf-8"), str(path))
+    assert doc is not None
+    for name, body in doc.data["states"].items():
+        candidates = mutations(body, rng)
+        for candidate in rng.sample(candidates, min(len(candidates), 12)):
+            data = {**doc.data, "states": {**doc.data["states"], name: candidate}}
+            text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+            flow, problems = load_flow_text(text, name="mutated")
+            assert (flow is None) == any(p.level == "error" for p in problems)
+
+
+def test_text_that_is_not_unicode_is_a_problem() -> None:
+    flow, problems = load_flow_text("states:\n  a:\n    say: caf\udce9\n", name="x")
+    assert flow is None
+    assert [str(p) for p in problems] == [
+        "x.yaml:3:13: error: the text is not valid Unicode: save it as UTF-8"
+    ]
 
 
 PROBLEMS = [
