@@ -55,7 +55,8 @@ class _Runner:
         case = self.case
         try:
             if case.channel == "voice":
-                self.call = self.sandbox.call(case.flow, case.caller, case.called)
+                variables = dict(case.variables)
+                self.call = self.sandbox.call(case.flow, case.caller, case.called, variables)
                 self.heard = self.call.start()
             else:
                 self.texting = self.sandbox.texting(case.flow, case.caller, case.called)
@@ -111,7 +112,7 @@ class _Runner:
         return f"the conversation is in state `{session.state}`"
 
     def check(self, step: Step) -> Failure | None:
-        if step.kind in ("hear", "hear_exact", "not_hear"):
+        if step.kind in ("hear", "hear_exact", "not_hear", "hear_nothing"):
             return self.hear(step)
         session = self.session()
         if step.kind == "state":
@@ -138,6 +139,8 @@ class _Runner:
         return Failure(step, f"the conversation to end `{step.text}`", f"but {self.where()}")
 
     def hear(self, step: Step) -> Failure | None:
+        if step.kind == "hear_nothing" and self.heard:
+            return Failure(step, "to hear nothing", f"but heard {_quote(self.heard)}")
         heard = _fold(" ".join(self.heard)).casefold()
         for want in step.texts:
             if step.kind == "hear" and _fold(want).casefold() not in heard:

@@ -2,8 +2,8 @@
 
 A test file names its flow and lists tests; each test is a list of steps, one key each: the
 caller's moves (`press`, `say`, `silence`, `record`, `dial`, `hangup`, or `text` on SMS) and
-checks (`hear`, `hear_exact`, `not_hear`, `state`, `var`, `ended`, `outcome`). Every step keeps
-its line, so a failure points at it.
+checks (`hear`, `hear_exact`, `not_hear`, `hear_nothing`, `state`, `var`, `ended`, `outcome`).
+Every step keeps its line, so a failure points at it.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from ivr.yamlload import Document
 Channel = Literal["voice", "sms"]
 Path = tuple[str | int, ...]  # where a value is in the file: keys and list indexes
 VOICE_MOVES = ("press", "say", "silence", "record", "dial", "hangup")
-CHECKS = ("hear", "hear_exact", "not_hear", "state", "var", "ended", "outcome")
+CHECKS = ("hear", "hear_exact", "not_hear", "hear_nothing", "state", "var", "ended", "outcome")
 STEPS = (*VOICE_MOVES, "text", *CHECKS)
-FILE_KEYS = ("flow", "channel", "from", "to", "at", "tests")
-TEST_KEYS = ("name", "channel", "from", "to", "at", "steps")
+FILE_KEYS = ("flow", "channel", "from", "to", "at", "vars", "tests")
+TEST_KEYS = ("name", "channel", "from", "to", "at", "vars", "steps")
+RESERVED = ("caller", "called", "channel", "answer")
 DIAL = ("answered", "busy", "no-answer", "failed", "canceled")
 _KEYS = re.compile(r"[0-9*#]+")
 
@@ -55,6 +56,7 @@ class Case:
     called: str
     at: dt.datetime | None
     steps: tuple[Step, ...]
+    variables: tuple[tuple[str, str], ...] = ()  # set before the call, as `ivr call --var`
 
 
 class _Reader:
@@ -77,7 +79,7 @@ class _Reader:
         return self.doc.text(path, value)
 
     def settings(self, path: Path, data: Mapping[str, Any], base: dict[str, Any]) -> dict[str, Any]:
-        """`channel`, `from`, `to` and `at` of a test, over those of the file."""
+        """`channel`, `from`, `to`, `at` and `vars` of a test, over those of the file."""
         found = dict(base)
         for key in ("channel", "from", "to"):
             if key in data:
@@ -89,7 +91,26 @@ class _Reader:
             found["channel"] = base["channel"]
         if "at" in data:
             found["at"] = self.moment((*path, "at"), data["at"])
+        if "vars" in data:
+            found["vars"] = {**base["vars"], **self.variables((*path, "vars"), data["vars"])}
+        if found["vars"] and found["channel"] == "sms":
+            where = (*path, "vars") if "vars" in data else ("vars",)
+            self.error(
+                where,
+                "`vars` are given to a call the flow places (as `ivr call --var` "
+                "does); a text conversation can't be started with them here",
+            )
+            found["vars"] = {}
         return found
+
+    def variables(self, path: Path, raw: object) -> dict[str, str]:
+        if not isinstance(raw, dict):
+            self.error(path, 'write the variables as a mapping, like `vars: {name: "Ana"}`')
+            return {}
+        for name in RESERVED:
+            if name in raw:
+                self.error((*path, name), f"`{name}` is set for every conversation", key=True)
+        return {k: self.scalar((*path, k), v) or "" for k, v in raw.items() if k not in RESERVED}
 
     def moment(self, path: Path, value: object) -> dt.datetime | None:
         text = self.scalar(path, value) or ""
@@ -131,7 +152,7 @@ class _Reader:
 
     def step_value(self, where: Path, kind: str, value: object, line: int) -> Step | None:
         text = self.scalar(where, value)
-        if kind in ("silence", "hangup"):
+        if kind in ("silence", "hangup", "hear_nothing"):
             if value is not True:
                 return self.bad(where, f"write `{kind}: true`")
             return Step(kind, line)
@@ -208,7 +229,9 @@ def read_suite(
         reader.error(("flow",), f"there is no flow `{name}`: {suggest(name, flows)}")
     reader.flow = flows.get(name or "")
     base = reader.settings(
-        (), data, {"channel": "voice", "from": DEFAULT_CALLER, "to": DEFAULT_CALLED, "at": None}
+        (),
+        data,
+        {"channel": "voice", "from": DEFAULT_CALLER, "to": DEFAULT_CALLED, "at": None, "vars": {}},
     )
     tests = data.get("tests")
     if not isinstance(tests, list) or not tests:
@@ -235,6 +258,7 @@ def read_suite(
                 own["to"],
                 own["at"],
                 tuple(steps),
+                tuple(own["vars"].items()),
             )
         )
     if reader.problems:

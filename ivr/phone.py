@@ -69,8 +69,10 @@ class Call(Line):
         called: str = DEFAULT_CALLED,
         *,
         token: str,
+        outbound: bool = False,
     ) -> None:
         super().__init__(transport, flow, token, caller, called)
+        self.outbound = outbound  # we called `caller` from `called`, as `ivr call` does
         self.sid = new_sid("CA")
         self.heard: list[str] = []  # what the caller heard since their last move
         self.notes: list[str] = []  # what Twilio did that the caller can't hear
@@ -129,7 +131,9 @@ class Call(Line):
         return self._answer(wait, {"SpeechResult": words, "Confidence": f"{confidence:.2f}"})
 
     def silence(self) -> list[str]:
-        wait = self._expect("gather", "silence")
+        """The caller says nothing: a Gather or a Record times out empty."""
+        kind = "record" if self._wait is not None and self._wait.kind == "record" else "gather"
+        wait = self._expect(kind, "silence")
         self._begin()
         return self._empty(wait)
 
@@ -200,14 +204,16 @@ class Call(Line):
         return urljoin(self._url, url or self._url)
 
     def _fields(self, extra: Mapping[str, str]) -> dict[str, str]:
+        # Twilio's From is whoever placed the call: the caller, or our number when we called.
+        src, dst = (self.called, self.caller) if self.outbound else (self.caller, self.called)
         return {
             "AccountSid": self.account,
             "CallSid": self.sid,
-            "From": self.caller,
-            "To": self.called,
-            "Caller": self.caller,
-            "Called": self.called,
-            "Direction": "inbound",
+            "From": src,
+            "To": dst,
+            "Caller": src,
+            "Called": dst,
+            "Direction": "outbound-api" if self.outbound else "inbound",
             "CallStatus": self.status,
             "ApiVersion": "2010-04-01",
             **extra,

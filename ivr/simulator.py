@@ -67,8 +67,27 @@ class Sandbox:
             self.services.clock = lambda: at + dt.timedelta(seconds=time.monotonic() - began)
         self.transport = app_transport(self.app, raise_server_exceptions=False)
 
-    def call(self, flow: str, caller: str, called: str) -> Call:
-        return Call(self.transport, flow, caller, called, token=self.token)
+    def call(
+        self, flow: str, caller: str, called: str, variables: Mapping[str, str] | None = None
+    ) -> Call:
+        """A call to `flow`; with `variables`, a call the flow places, as `ivr call` does."""
+        outbound = bool(variables)
+        call = Call(self.transport, flow, caller, called, token=self.token, outbound=outbound)
+        found = self.services.registry.current(flow)
+        if variables and found is not None:
+            # `ivr call --var` keeps the variables under the CallSid before Twilio rings.
+            preset = Session(
+                key=call.sid,
+                flow=flow,
+                version=found.version,
+                channel="voice",
+                caller=caller,
+                called=called,
+                vars=dict(variables),
+            )
+            ttl = self.services.settings.voice_session_ttl
+            self.store.update(call.sid, lambda _: (preset, None), ttl)
+        return call
 
     def texting(self, flow: str, caller: str, called: str) -> Texting:
         return Texting(self.transport, flow, caller, called, token=self.token)
