@@ -5,11 +5,13 @@ A flow loads only when nothing is wrong with it; warnings are reported but don't
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import checks, schema, yamlload
 from .hours import parse_hours
@@ -20,6 +22,7 @@ from .yamlload import Document
 FLOW_NAME = re.compile(r"[a-z0-9_-]+")
 _KEYS = re.compile(r"[0-9*#]+")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+TOO_BIG = "the file is over 1 MB: split it into several flows"
 
 
 def _items(value: Any) -> tuple[Any, ...]:
@@ -94,6 +97,15 @@ def _reject(raw: Any) -> str | None:
     return "rejected" if raw is True else raw or None
 
 
+class _Lines(NamedTuple):
+    """Where the states, their choices and their branch items are written; and the shortcuts."""
+
+    states: dict[str | int, int]
+    choices: dict[str, dict[str | int, int]]
+    branches: dict[str, dict[str | int, int]]
+    shortcuts: tuple[Choice, ...]
+
+
 # How each plain key of a state becomes its field of `State`; the others need more context.
 _FIELDS: dict[str, Callable[[Any], Any]] = {
     "say": lambda raw: tuple(_prompt(item) for item in _items(raw)),
@@ -113,30 +125,28 @@ _FIELDS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _state(
-    doc: Document, name: str, body: dict[str, Any], line: int, shortcuts: tuple[Choice, ...]
-) -> State:
+def _state(doc: Document, name: str, body: dict[str, Any], lines: _Lines) -> State:
     base = ("states", name)
     fields = {key: _FIELDS[key](raw) for key, raw in body.items() if key in _FIELDS}
     choices = (
-        _choices(body.get("choices"), doc.lines((*base, "choices"))) if "choices" in body else ()
+        _choices(body.get("choices"), lines.choices.get(name, {})) if "choices" in body else ()
     )
     if checks.waits(body):
-        fields["gather"] = _gather(body, choices, shortcuts)
+        fields["gather"] = _gather(body, choices, lines.shortcuts)
     if "set" in body:
         path = (*base, "set")
         fields["set"] = tuple((k, doc.text((*path, k), v)) for k, v in body["set"].items())
     if "branch" in body:
-        lines, path = doc.lines((*base, "branch")), (*base, "branch")
+        path, items = (*base, "branch"), lines.branches.get(name, {})
         fields["branch"] = tuple(
             BranchItem(
                 _condition(doc, (*path, i, "if"), item["if"]) if "if" in item else None,
                 item["next"],
-                lines.get(i, 0),
+                items.get(i, 0),
             )
             for i, item in enumerate(body["branch"])
         )
-    return State(name=name, line=line, choices=choices, **fields)
+    return State(name=name, line=lines.states.get(name, 0), choices=choices, **fields)
 
 
 def _seconds(raw: object) -> float:
@@ -150,17 +160,19 @@ def build(doc: Document, *, name: str, text: str, path: str) -> Flow:
     """The `Flow` of a document that passed the schema and the checks."""
     data = doc.data
     shortcuts = _choices(data.get("shortcuts"), doc.lines(("shortcuts",)))
-    lines = doc.lines(("states",))
-    states = {
-        state: _state(doc, state, body or {}, lines[state], shortcuts)
-        for state, body in data["states"].items()
-    }
+    lines = _Lines(
+        doc.lines(("states",)),
+        doc.lines_in_each(("states",), "choices"),
+        doc.lines_in_each(("states",), "branch"),
+        shortcuts,
+    )
+    states = {state: _state(doc, state, body, lines) for state, body in data["states"].items()}
     hours = {key: parse_hours(key, raw)[0] for key, raw in (data.get("hours") or {}).items()}
     return Flow(
         name=name,
         states=states,
         start=data.get("start") or next(iter(states)),
-        version=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16],
+        version=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
         source=text,
         path=path,
         description=data.get("description") or "",
@@ -186,6 +198,19 @@ def _name_problem(name: str, file: str) -> list[Problem]:
     return [Problem(file, 1, 1, "error", message)]
 
 
+@contextmanager
+def _quiet_gc() -> Iterator[None]:
+    # Building a big tree of fresh objects sets off the cyclic collector over and over, which
+    # can cost more than the parse itself; nothing built while loading needs it.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _load(text: str, name: str, file: str, path: str) -> tuple[Flow | None, list[Problem]]:
     doc, problems = yamlload.parse(text, file)
     problems = _name_problem(name, file) + problems
@@ -201,14 +226,14 @@ def load_flow_text(text: str, *, name: str, path: str = "") -> tuple[Flow | None
     """Load a flow from its text: the flow (None if anything is an error) and every problem."""
     # The YAML nodes and the document are freed as `_load` returns, before the cyclic collector
     # is back on: it then has only the flow to look over, not everything built on the way.
-    with yamlload.quiet_gc():
+    with _quiet_gc():
         return _load(text, name, path or f"{name}.yaml", path)
 
 
 def _decode(raw: bytes, file: str) -> tuple[str | None, list[Problem]]:
     """The text of a flow file's bytes: at most 1 MB of UTF-8."""
     if len(raw) > yamlload.MAX_BYTES:
-        return None, [Problem(file, 1, 1, "error", "the file is over 1 MB: split it up")]
+        return None, [Problem(file, 1, 1, "error", TOO_BIG)]
     try:
         return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError as error:
@@ -223,7 +248,7 @@ def load_flow(path: str | Path) -> tuple[Flow | None, list[Problem]]:
     file = Path(path)
     try:
         if file.stat().st_size > yamlload.MAX_BYTES:
-            return None, [Problem(str(path), 1, 1, "error", "the file is over 1 MB: split it up")]
+            return None, [Problem(str(path), 1, 1, "error", TOO_BIG)]
         raw = file.read_bytes()
     except OSError as error:
         reason = error.strerror or str(error)
@@ -241,14 +266,14 @@ def load_flows(paths: Iterable[str | Path]) -> tuple[dict[str, Flow], list[Probl
     problems: list[Problem] = []
     for given in paths:
         place = Path(given)
-        if place.is_dir():
-            files = sorted(
-                f for f in place.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file()
-            )
-        elif place.exists():
-            files = [place]
-        else:
-            problems.append(Problem(str(given), 1, 1, "error", "no such file or folder"))
+        try:
+            if not place.exists():
+                raise FileNotFoundError(0, "no such file or folder")
+            found = place.iterdir() if place.is_dir() else [place]
+            files = sorted(f for f in found if f == place or f.suffix in (".yaml", ".yml"))
+        except OSError as error:
+            reason = error.strerror or str(error)
+            problems.append(Problem(str(given), 1, 1, "error", reason))
             continue
         for file in files:
             if file.stem in where:
@@ -256,8 +281,8 @@ def load_flows(paths: Iterable[str | Path]) -> tuple[dict[str, Flow], list[Probl
                 problems.append(Problem(str(file), 1, 1, "error", message))
                 continue
             where[file.stem] = str(file)
-            flow, found = load_flow(file)
-            problems += found
+            flow, trouble = load_flow(file)
+            problems += trouble
             if flow is not None:
                 flows[flow.name] = flow
     return flows, sort_problems(problems)

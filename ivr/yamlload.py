@@ -8,10 +8,7 @@ Each refusal is one `Problem`; nothing here raises.
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,12 +37,6 @@ _COLLECTIONS = (_CORE + "map", _CORE + "seq")
 _NUMERIC = frozenset("0123456789+-.")
 _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)")
-_TYPED: dict[str, tuple[tuple[type, ...], str]] = {
-    "int": ((int,), "a whole number"),
-    "float": ((float, int), "a number"),
-    "bool": ((bool,), "true or false"),
-    "null": ((type(None),), "empty"),
-}
 
 
 class _Loader(_BaseLoader):
@@ -75,7 +66,7 @@ class Document:
             pairs = self._keys[id(node)] = {}
             merged: list[Node] = []
             for key_node, value_node in node.value:  # keys are all scalars: parse saw to it
-                if key_node.value == "<<":
+                if key_node.value == "<<" and key_node.tag == _PLAIN:
                     merged += (
                         value_node.value if isinstance(value_node, SequenceNode) else [value_node]
                     )
@@ -118,13 +109,17 @@ class Document:
     def lines(self, path: Path) -> dict[str | int, int]:
         """The line of each key (or list item) of the mapping (or list) at `path`."""
         node = self._find(path)[1]
-        found: dict[str | int, int] = {}
-        if isinstance(node, MappingNode):
-            for key, (key_node, _) in self._pairs(node).items():
-                found[key] = key_node.start_mark.line + 1
-        elif isinstance(node, SequenceNode):
-            for i, item in enumerate(node.value):
-                found[i] = item.start_mark.line + 1
+        if isinstance(node, MappingNode):  # with the keys merged in by `<<`
+            return {key: pair[0].start_mark.line + 1 for key, pair in self._pairs(node).items()}
+        return _lines(node)
+
+    def lines_in_each(self, path: Path, key: str) -> dict[str, dict[str | int, int]]:
+        """`lines` of the `key` of each entry of the mapping at `path`, all in one go."""
+        node, found = self._find(path)[1], {}
+        for name, (_, child) in self._pairs(node).items() if isinstance(node, MappingNode) else ():
+            pair = self._pairs(child).get(key) if isinstance(child, MappingNode) else None
+            if pair is not None:
+                found[name] = _lines(pair[1])
         return found
 
     def text(self, path: Path, value: object) -> str:
@@ -143,17 +138,12 @@ class _Refused(Exception):
         self.node = node
 
 
-@contextmanager
-def quiet_gc() -> Iterator[None]:
-    # Building a big tree of fresh objects sets off the cyclic collector over and over, which
-    # costs more than the parse itself; nothing built here needs it.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def _lines(node: Node | None) -> dict[str | int, int]:
+    if isinstance(node, MappingNode):  # the first of a key written twice; `<<` not followed
+        return {key.value: key.start_mark.line + 1 for key, _ in reversed(node.value)}
+    if isinstance(node, SequenceNode):
+        return {i: item.start_mark.line + 1 for i, item in enumerate(node.value)}
+    return {}
 
 
 def _spot(node: Node) -> Spot:
@@ -172,15 +162,8 @@ def _scalar(node: ScalarNode) -> object:
             if _FLOAT.fullmatch(value):
                 return float(value)
         return value
-    if tag == _CORE + "str":
+    if tag == _CORE + "str":  # `!!str 01`: text, as quotes would make it
         return value
-    kind = tag[len(_CORE) :] if tag.startswith(_CORE) else ""
-    if kind in _TYPED:
-        typed = _scalar(ScalarNode(_PLAIN, value, node.start_mark, node.end_mark))
-        types, meaning = _TYPED[kind]
-        if type(typed) in types:
-            return typed
-        raise _Refused(node, f"`{value}` is not {meaning}: remove the `!!{kind}` tag")
     shown = tag.replace(_CORE, "!!")
     raise _Refused(node, f"unknown tag `{shown}`: flows don't use YAML tags, remove it")
 
@@ -252,6 +235,8 @@ def _syntax_problem(error: yaml.YAMLError, text: str) -> tuple[Spot, str]:
             mark, what = error.context_mark, "the quote that starts here never ends"
         elif mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
             what = "a tab can't indent YAML: use spaces"
+        elif "alias" in what + (error.context or ""):
+            what = 'a `*` starts an alias (`*name`) in YAML: put text with `*` in quotes, like "*"'
         elif "another document" in what:
             what = "the file holds more than one document (`---`): a flow is one document"
         elif error.context:
@@ -281,24 +266,23 @@ def parse(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     if size > MAX_BYTES:
         return None, [refuse((1, 1), "the file is over 1 MB: split it into several flows")]
     builder = _Builder("&" in text)
-    with quiet_gc():
-        loader = _Loader(text)
-        try:
-            root = loader.get_single_node()
-            if root is None or (isinstance(root, ScalarNode) and _scalar(root) is None):
-                return None, [refuse((1, 1), "the file is empty: a flow needs `states:`")]
-            if not isinstance(root, MappingNode):
-                kind = "a list" if isinstance(root, SequenceNode) else "a single value"
-                message = f"the file holds {kind}: a flow is a mapping of keys like `states:`"
-                return None, [refuse(_spot(root), message)]
-            doc = Document(builder.mapping(root, 0), root)
-        except yaml.YAMLError as error:
-            return None, [refuse(*_syntax_problem(error, text))]
-        except _Refused as error:
-            return None, [refuse(_spot(error.node), str(error))]
-        except RecursionError:
-            return None, [refuse((1, 1), f"values are nested more than {MAX_DEPTH} levels deep")]
-        finally:
-            loader.dispose()
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None or (isinstance(root, ScalarNode) and _scalar(root) is None):
+            return None, [refuse((1, 1), "the file is empty: a flow needs `states:`")]
+        if not isinstance(root, MappingNode):
+            kind = "a list" if isinstance(root, SequenceNode) else "a single value"
+            message = f"the file holds {kind}: a flow is a mapping of keys like `states:`"
+            return None, [refuse(_spot(root), message)]
+        doc = Document(builder.mapping(root, 0), root)
+    except yaml.YAMLError as error:
+        return None, [refuse(*_syntax_problem(error, text))]
+    except _Refused as error:
+        return None, [refuse(_spot(error.node), str(error))]
+    except RecursionError:
+        return None, [refuse((1, 1), f"values are nested more than {MAX_DEPTH} levels deep")]
+    finally:
+        loader.dispose()
     # A key written twice is an error, but the rest of the file is still worth checking.
     return doc, [refuse(spot, message) for spot, message in builder.problems]
