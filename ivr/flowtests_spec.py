@@ -92,7 +92,7 @@ class _Reader:
         if "at" in data:
             found["at"] = self.moment((*path, "at"), data["at"])
         if "vars" in data:
-            found["vars"] = {**base["vars"], **self.variables((*path, "vars"), data["vars"])}
+            found["vars"] = self.variables((*path, "vars"), data["vars"])  # replaces the file's
         if found["vars"] and found["channel"] == "sms":
             where = (*path, "vars") if "vars" in data else ("vars",)
             self.error(
