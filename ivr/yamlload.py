@@ -204,23 +204,23 @@ class _Builder:
 
     def mapping(self, node: MappingNode, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        merged: list[Node] = []
+        merged: list[tuple[Node, Node]] = []
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 raise _Refused(key_node, "a key must be a word or text, not a list or mapping")
             key = key_node.value  # as written: `01` stays `01`, `yes` stays `yes`
             if key == "<<" and key_node.tag == _PLAIN:
-                merged.append(value_node)
+                merged.append((key_node, value_node))
             elif key in result:
                 first = next(k for k, _ in node.value if k.value == key).start_mark.line + 1
                 message = f"`{key}` is written twice here (first on line {first})"
                 self.problems.append((_spot(key_node), message))
             else:
                 result[key] = self.value(value_node, depth + 1)
-        for source in merged:  # `<<: *defaults`: keys written here win over merged ones
+        for key_node, source in merged:  # `<<: *defaults`: keys written here win over merged
             for item in source.value if isinstance(source, SequenceNode) else [source]:
                 if not isinstance(item, MappingNode):
-                    raise _Refused(item, "`<<` merges a mapping (`<<: *name`), not a value")
+                    raise _Refused(key_node, "`<<` merges a mapping (`<<: *name`), not a value")
                 for key, value in self.mapping(item, depth).items():
                     result.setdefault(key, value)
         return result

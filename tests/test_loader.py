@@ -240,3 +240,30 @@ states:
     ]
     assert "did you mean `say`?" in found[0] and "no state has that name" in found[1]
     assert "warning: state `b` is never reached" in found[2]
+
+
+def test_a_control_character_is_pointed_at() -> None:
+    assert problems_of("states:\n  a:\n    say: Hi\x07there\n") == [
+        "test.yaml:3:12: error: the control character U+0007 is not allowed in a flow file"
+    ]
+
+
+def test_merged_keys_give_way_to_written_ones() -> None:
+    flow = load(
+        """
+states:
+  ask:
+    <<: &polite {no_input: Sorry?, attempts: 2}
+    say: Your name?
+    save: name
+    next: again
+  again:
+    <<: *polite
+    attempts: 5
+    say: And again?
+    save: again
+"""
+    )
+    ask, again = flow.states["ask"], flow.states["again"]
+    assert (ask.no_input, ask.attempts) == (("Sorry?",), 2)
+    assert (again.no_input, again.attempts) == (("Sorry?",), 5)
