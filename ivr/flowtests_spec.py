@@ -97,8 +97,8 @@ class _Reader:
             where = (*path, "vars") if "vars" in data else ("vars",)
             self.error(
                 where,
-                "`vars` are given to a call the flow places (as `ivr call --var` "
-                "does); a text conversation can't be started with them here",
+                "`vars` preset a call the flow places, as `ivr call --var` does; "
+                "a test by text can't have them",
             )
             found["vars"] = {}
         return found
@@ -109,7 +109,8 @@ class _Reader:
             return {}
         for name in RESERVED:
             if name in raw:
-                self.error((*path, name), f"`{name}` is set for every conversation", key=True)
+                message = f"`{name}` is set for every conversation: use another name"
+                self.error((*path, name), message, key=True)
         return {k: self.scalar((*path, k), v) or "" for k, v in raw.items() if k not in RESERVED}
 
     def moment(self, path: Path, value: object) -> dt.datetime | None:

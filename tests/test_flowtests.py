@@ -136,3 +136,19 @@ def test_the_command_line(tmp_path: Path) -> None:
     assert done.stdout.rstrip().endswith("2 passed, 0 failed")
     assert "Traceback" not in done.stderr
     assert ET.parse(report).getroot().find("testsuite/testcase") is not None
+
+
+def test_variables_are_for_calls_only(capsys: pytest.CaptureFixture[str]) -> None:
+    mistakes = CASES / "broken" / "mistakes.yaml"
+    out = run(capsys, mistakes)
+    assert f"{mistakes}:11:11: error: `vars` preset a call the flow places" in out
+    assert f"{mistakes}:11:23: error: `caller` is set for every conversation" in out
+
+
+def test_the_example_flows_pass_their_conversation_tests(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = run_tests([], flows_dir=str(ROOT / "flows"), junit=None)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert " 0 failed" in out.splitlines()[-1]

@@ -98,3 +98,44 @@ def test_a_flow_with_errors_or_no_such_flow(tmp_path: Path) -> None:
     assert code == 1 and "no flow named 'nope'" in err
     code, _, err = simulate("desk", "", "--at", "noon")
     assert code == 1 and "--at 'noon' is not a time" in err
+
+
+# -- the example flows ----------------------------------------------------------------------
+
+
+def test_front_desk_by_voice() -> None:
+    code, out, _ = simulate(
+        "front_desk", "1\n2\n12345\n1\n", "--at", OPEN, "--from", "+15551234567", flows=EXAMPLES
+    )
+    assert code == 0
+    assert "> 1\n  We are open 8 to 6 on weekdays and 9 to noon on Saturdays.\n" in out
+    assert "> 12345\n  You entered 1 2 3 4 5. Press 1 to confirm or 2 to try again.\n" in out
+    assert "  Thank you. We will call you back at + 1 5 5 5 1 2 3 4 5 6 7 to pick a time." in out
+    assert out.rstrip().endswith("[booked] the conversation has ended (completed)")
+    code, out, _ = simulate("front_desk", "silence\n9\n", "--at", CLOSED, flows=EXAMPLES)
+    assert "  We're closed right now.\n" in out and "[voicemail] waiting for a recording" in out
+    assert "> silence\n  Goodbye.\n[goodbye] the conversation has ended (completed)" in out
+
+
+def test_sms_keywords_by_text() -> None:
+    moves = "HOURS\nmenu\norder\nSam\n2026-12-24\nlemon\nno\n"
+    code, out, _ = simulate("sms_keywords", moves, "--sms", "--at", OPEN, flows=EXAMPLES)
+    assert code == 0
+    assert "> HOURS\n  We're open now! Tuesday to Friday 7am to 3pm" in out
+    assert "> Sam\n  Thanks Sam. Which day would you like to collect it?" in out
+    assert "  Got it: a lemon cake for Sam, ready on 2026-12-24." in out
+    assert "  (last_order = 'lemon for Sam on 2026-12-24')" in out
+    assert out.rstrip().endswith(
+        "[goodbye] the conversation has ended (completed); the next text starts afresh"
+    )
+
+
+def test_appointment_reminder_by_voice() -> None:
+    moves = "9\n3\ndial busy\nrecord 5 call me\n"
+    code, out, _ = simulate("appointment_reminder", moves, flows=EXAMPLES)
+    assert code == 0
+    assert "> 9\n  Sorry, that isn't one of the options.\n" in out
+    assert "[staff] waiting for the dial to end\n> dial busy\n" in out
+    assert "  Our staff can't take your call right now.\n" in out
+    assert "[leave_message] waiting for a recording\n> record 5 call me\n  Goodbye.\n" in out
+    assert out.rstrip().endswith("[goodbye] the conversation has ended (completed)")
