@@ -17,8 +17,6 @@ def check(paths: Sequence[str], *, strict: bool = False, fmt: str = "text") -> i
     errors = sum(p.level == "error" for p in problems)
     warnings = len(problems) - errors
     if fmt == "text":
-        print(
-            f"{len(flows)} flow(s) checked: {errors} error(s), {warnings} warning(s)",
-            file=sys.stderr,
-        )
+        ready = f"{len(flows)} flow(s) ready" if flows else "no flow ready"
+        print(f"{ready}; {errors} error(s), {warnings} warning(s)", file=sys.stderr)
     return 1 if errors or (strict and warnings) else 0
