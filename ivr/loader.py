@@ -41,9 +41,7 @@ def _prompt(item: object) -> Prompt:
     return Prompt("say", item.get("say", ""), item.get("voice"), item.get("language"), loop)
 
 
-def _gather(
-    body: dict[str, Any], choices: tuple[Choice, ...], shortcuts: tuple[Choice, ...]
-) -> Gather:
+def _gather(body: dict[str, Any], choices: tuple[Choice, ...]) -> Gather:
     raw = body.get("gather") or {}
     everything = [answer for choice in choices for answer in choice.answers]
     keys = [answer for answer in everything if _KEYS.fullmatch(answer)]
@@ -54,7 +52,7 @@ def _gather(
     listen = raw.get("listen", "keys")
     hints = raw.get("hints")
     if hints is None and listen != "keys":
-        words = [a for c in (*choices, *shortcuts) for a in c.answers if not _KEYS.fullmatch(a)]
+        words = [a for c in choices for a in c.answers if not _KEYS.fullmatch(a)]
         hints = ", ".join(dict.fromkeys(words)) or None
     return Gather(digits, int(raw.get("timeout", 5)), finish, listen, hints)
 
@@ -98,12 +96,11 @@ def _reject(raw: Any) -> str | None:
 
 
 class _Lines(NamedTuple):
-    """Where the states, their choices and their branch items are written; and the shortcuts."""
+    """Where the states, their choices and their branch items are written."""
 
     states: dict[str | int, int]
     choices: dict[str, dict[str | int, int]]
     branches: dict[str, dict[str | int, int]]
-    shortcuts: tuple[Choice, ...]
 
 
 # How each plain key of a state becomes its field of `State`; the others need more context.
@@ -132,7 +129,7 @@ def _state(doc: Document, name: str, body: dict[str, Any], lines: _Lines) -> Sta
         _choices(body.get("choices"), lines.choices.get(name, {})) if "choices" in body else ()
     )
     if checks.waits(body):
-        fields["gather"] = _gather(body, choices, lines.shortcuts)
+        fields["gather"] = _gather(body, choices)
     if "set" in body:
         path = (*base, "set")
         fields["set"] = tuple((k, doc.text((*path, k), v)) for k, v in body["set"].items())
@@ -164,7 +161,6 @@ def build(doc: Document, *, name: str, text: str, path: str) -> Flow:
         doc.lines(("states",)),
         doc.lines_in_each(("states",), "choices"),
         doc.lines_in_each(("states",), "branch"),
-        shortcuts,
     )
     states = {state: _state(doc, state, body, lines) for state, body in data["states"].items()}
     hours = {key: parse_hours(key, raw)[0] for key, raw in (data.get("hours") or {}).items()}
