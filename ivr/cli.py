@@ -49,8 +49,7 @@ def _messages(a: argparse.Namespace) -> int:
 def _simulate(a: argparse.Namespace) -> int:
     from ivr.simulator import simulate
 
-    return simulate(a.flow, flows_dir=a.flows, sms=a.sms, caller=a.caller, called=a.called,
-                    at=a.at)
+    return simulate(a.flow, flows_dir=a.flows, sms=a.sms, caller=a.caller, called=a.called, at=a.at)
 
 
 def _test(a: argparse.Namespace) -> int:
@@ -141,8 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sms", action="store_true", help="text instead of calling")
     p.add_argument("--from", dest="caller", default="+15005550006")
     p.add_argument("--to", dest="called", default="+15005550001")
-    p.add_argument("--at", default=None, metavar="TIME",
-                   help='the clock the flow sees, e.g. "2026-12-01 10:00" (its hours\' timezone)')
+    p.add_argument(
+        "--at",
+        default=None,
+        metavar="TIME",
+        help='the clock the flow sees, e.g. "2026-12-01 10:00" (its hours\' timezone)',
+    )
     p.add_argument("--flows", default="flows", help="folder of flow files")
     p.set_defaults(fn=_simulate)
 
