@@ -53,7 +53,8 @@ def _leaving(s: State) -> list[Edge]:
     if s.waits:
         if not s.choices:
             out.append(Edge(name, s.next or FINISH, f"answer → {s.save}"))
-        out.append(Edge(name, s.fail or FINISH, f"{s.attempts} failures", "dotted"))
+        tries = f"no input / no match ×{s.attempts}"  # the attempts, both kinds together
+        out.append(Edge(name, s.fail or FINISH, tries, "dotted"))
     elif s.record:
         out.append(Edge(name, s.next or FINISH, "recorded"))
     elif s.dial:

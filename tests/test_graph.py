@@ -35,7 +35,7 @@ def test_mermaid_edges_and_styles(capsys: pytest.CaptureFixture[str]) -> None:
         f'{n["check_hours"]} ==>|"otherwise"| {n["closed"]}',
         f'{n["main_menu"]} -->|"1 / hours"| {n["hours"]}',
         f'{n["main_menu"]} -->|"3 / message"| {n["voicemail"]}',
-        f'{n["main_menu"]} -.->|"3 failures"| {n["goodbye"]}',
+        f'{n["main_menu"]} -.->|"no input / no match ×3"| {n["goodbye"]}',
         f'{n["booking"]} -->|"answer → zip"| {n["confirm"]}',
         f'{n["operator"]} -->|"answered"| {n["goodbye"]}',
         f'{n["operator"]} -.->|"no answer"| {n["voicemail"]}',
