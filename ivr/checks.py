@@ -107,7 +107,8 @@ class Checker:
     def check_state(self, name: str, body: dict[str, Any], base: Path) -> None:
         choices = _map(body.get("choices"))
         for key, target in choices.items():
-            self.check_target((*base, "choices", key), target)
+            if isinstance(target, str) and target not in self.states:  # the usual case, quickly
+                self.check_target((*base, "choices", key), target)
         self.check_answers((*base, "choices"), f"state `{name}`", choices)
         for key in ("next", "fail", "if_no_answer"):
             if key in body:
@@ -131,8 +132,10 @@ class Checker:
         if length > TEXT_LIMIT:
             message = f"state `{name}` says {length:,} characters: a text message holds at most"
             self.report("warning", (*base, "say"), f"{message} {TEXT_LIMIT:,}; split it")
-        self.check_pattern((*base, "valid"), body.get("valid"), f"`valid` in state `{name}`")
-        self.check_dial((*base, "dial"), body.get("dial"), name)
+        if "valid" in body:
+            self.check_pattern((*base, "valid"), body["valid"], f"`valid` in state `{name}`")
+        if "dial" in body:
+            self.check_dial((*base, "dial"), body["dial"], name)
         items = _list(body.get("branch"))
         for i, item in enumerate(items):
             where = (*base, "branch", i)
@@ -231,17 +234,17 @@ class Checker:
                 )
                 self.report("error", ("states", name, "reject"), message, key=True)
 
-    def texts(self) -> Iterator[tuple[Path, str, object]]:
-        """Every value a template can be in: (path, where in words, value)."""
+    def texts(self) -> Iterator[tuple[Path, str]]:
+        """Every text a template can be in that has a template or is long, with its path."""
         for name, body in self.states.items():
             for key, value in _map(body.get("set")).items():
-                yield ("states", name, "set", key), f"`set` of state `{name}`", value
+                yield ("states", name, "set", key), value
             for key in ("say", "no_input", "no_match"):
                 value = body.get(key)
                 for i, item in enumerate(value) if isinstance(value, list) else [(-1, value)]:
-                    path: Path = ("states", name, key, *([i] if i >= 0 else []))
                     text = item.get("say") if isinstance(item, dict) else item
-                    yield path, f"`{key}` of state `{name}`", text
+                    if isinstance(text, str) and ("{{" in text or len(text) > SPOKEN_LIMIT):
+                        yield ("states", name, key, *([i] if i >= 0 else [])), text
 
     def check_templates(self) -> None:
         known = {*BUILT_INS, *_map(self.doc.data.get("vars"))}
@@ -252,15 +255,13 @@ class Checker:
         if isinstance(help_text, str) and templates.names(help_text):
             message = "`help` is texted as written: templates like `{{ name }}` aren't filled in"
             self.report("warning", ("help",), message)
-        for path, where, text in self.texts():
-            if isinstance(text, str):
-                for message in templates.check(text, known):
-                    self.report("warning", path, f"{message} ({where})")
-                if len(text) > SPOKEN_LIMIT and path[-1] != "set":
-                    message = (
-                        f"a prompt of {len(text):,} characters in {where}: Twilio says at most"
-                    )
-                    self.report("warning", path, f"{message} {SPOKEN_LIMIT:,}; split it")
+        for path, text in self.texts():
+            where = f"`{path[2]}` of state `{path[1]}`"
+            for message in templates.check(text, known) if isinstance(text, str) else ():
+                self.report("warning", path, f"{message} ({where})")
+            if isinstance(text, str) and len(text) > SPOKEN_LIMIT and path[2] != "set":
+                message = f"a prompt of {len(text):,} characters in {where}: Twilio says at most"
+                self.report("warning", path, f"{message} {SPOKEN_LIMIT:,}; split it")
         for name, body in self.states.items():
             for i, item in enumerate(_list(body.get("branch"))):
                 var = _map(_map(item).get("if")).get("var")
