@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
@@ -64,7 +64,7 @@ class Twiml:
 class Twilio:
     """Posts signed webhooks the way Twilio does, to an in-process app or a live server."""
 
-    def __init__(self, client: TestClient | httpx.Client, base: str) -> None:
+    def __init__(self, client: TestClient | httpx2.Client, base: str) -> None:
         self.client = client
         self.base = base.rstrip("/")
 
@@ -179,9 +179,9 @@ def start_server(
         if proc.poll() is not None:
             raise RuntimeError(f"ivr serve exited: {log.read_text()}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+            if httpx2.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return Server(port, proc, store, log)
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"ivr serve did not start: {log.read_text()}")
@@ -197,5 +197,5 @@ def server(flows_dir: Path, tmp_path: Path) -> Iterator[Server]:
 
 @pytest.fixture
 def live(server: Server) -> Iterator[Twilio]:
-    with httpx.Client(timeout=10) as client:
+    with httpx2.Client(timeout=10) as client:
         yield Twilio(client, server.url)

@@ -7,7 +7,7 @@ import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 import twilio_rest_standin as rest
 from starlette.testclient import TestClient
@@ -93,7 +93,7 @@ def app_client(settings: Settings) -> TestClient:
 
 
 def post_webhook(
-    client: TestClient | httpx.Client,
+    client: TestClient | httpx2.Client,
     base: str,
     path: str,
     form: dict[str, str],

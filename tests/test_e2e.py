@@ -10,7 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
+import httpx2
 from conftest import TOKEN, Server, Twilio, call_form, free_port, sign, sms_form, start_server
 
 
@@ -19,7 +19,7 @@ def sid() -> str:
 
 
 def test_health_lists_flows(live: Twilio) -> None:
-    body = httpx.get(live.base + "/health").json()
+    body = httpx2.get(live.base + "/health").json()
     assert body["status"] == "ok"
     assert {"menu", "actions", "texting", "front_desk"} <= set(body["flows"])
 
@@ -29,7 +29,7 @@ def test_kill_9_between_webhooks_loses_nothing(flows_dir: Path, tmp_path: Path) 
     log = tmp_path / "server.log"
     server = start_server(flows_dir, store, log)
     call = sid()
-    with httpx.Client(timeout=10) as client:
+    with httpx2.Client(timeout=10) as client:
         twilio = Twilio(client, server.url)
         reply = twilio.post("/voice/menu", call_form(call))
         reply = twilio.follow(reply, "Gather", call_form(call, Digits="7"))  # one failure
@@ -95,7 +95,7 @@ def test_no_token_refuses_to_start_unless_insecure(flows_dir: Path, tmp_path: Pa
         env={"TWILIO_AUTH_TOKEN": ""},
     )
     try:
-        r = httpx.post(server.url + "/voice/menu", data=call_form(sid()))
+        r = httpx2.post(server.url + "/voice/menu", data=call_form(sid()))
         assert r.status_code == 200
     finally:
         server.proc.terminate()
@@ -110,13 +110,13 @@ def test_public_url_is_what_signatures_and_callbacks_use(flows_dir: Path, tmp_pa
     )
     try:
         form = call_form(sid())
-        local = httpx.post(
+        local = httpx2.post(
             server.url + "/voice/menu",
             data=form,
             headers={"X-Twilio-Signature": sign(server.url + "/voice/menu", form)},
         )
         assert local.status_code == 403
-        good = httpx.post(
+        good = httpx2.post(
             server.url + "/voice/menu",
             data=form,
             headers={"X-Twilio-Signature": sign(public + "/voice/menu", form)},

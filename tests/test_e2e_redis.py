@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from conftest import Server, Twilio, call_form, sms_form, start_server
 from redis_server import start_redis
@@ -33,7 +33,7 @@ def pair(flows_dir: Path, tmp_path: Path) -> Iterator[tuple[Server, Server, str]
 def test_a_call_moves_between_hosts(pair: tuple[Server, Server, str]) -> None:
     a, b, _ = pair
     sid = "CA" + os.urandom(16).hex()
-    with httpx.Client(timeout=10) as client:
+    with httpx2.Client(timeout=10) as client:
         host_a, host_b = Twilio(client, a.url), Twilio(client, b.url)
         reply = host_a.post("/voice/menu", call_form(sid))
         # Twilio's next request lands on the other host: the session is there too.
@@ -52,7 +52,7 @@ def test_texts_at_once_on_two_hosts_are_each_applied_once(
 ) -> None:
     a, b, url = pair
     frm = "+15552220000"
-    with httpx.Client(timeout=10) as client:
+    with httpx2.Client(timeout=10) as client:
         hosts = [Twilio(client, a.url), Twilio(client, b.url)]
         hosts[0].post("/sms/texting", sms_form("hi", frm))
         with ThreadPoolExecutor(8) as pool:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 import twilio_rest_standin as rest
 from outbound_support import (
@@ -76,9 +76,9 @@ def serve(tmp_path: Path, env: dict[str, str], port: int) -> Iterator[Callable[[
         while time.monotonic() < deadline:
             assert procs[0].poll() is None, log.read_text()
             try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
                     return url
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 time.sleep(0.1)
         raise AssertionError(f"ivr serve did not start: {log.read_text()}")
 
@@ -101,7 +101,7 @@ def test_ivr_call_then_ivr_serve_answers_the_call_with_its_variables(
 
     url = serve()
     public = env["IVR_PUBLIC_URL"]
-    with httpx.Client(timeout=10) as client:
+    with httpx2.Client(timeout=10) as client:
         first = post_webhook(client, url, "/voice/reminder", answered(sid), public=public)
         assert "Hello Ann, this is Acme Plumbing about your visit on Tuesday." in said(first)
         action = gather_action(first).removeprefix(public)
@@ -120,7 +120,7 @@ def test_ivr_text_then_ivr_serve_takes_the_reply(
     assert standin.posts("Messages")[0].field("Body").startswith("Hello Ann,")
 
     url = serve()
-    with httpx.Client(timeout=10) as client:
+    with httpx2.Client(timeout=10) as client:
         reply = post_webhook(client, url, "/sms/reminder", texted("yes"),
                              public=env["IVR_PUBLIC_URL"])  # fmt: skip
     assert messages(reply) == ["Thanks Ann, see you on your booked day."]
