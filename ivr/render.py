@@ -7,6 +7,7 @@ an older wait can be told apart.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from twilio.twiml.messaging_response import MessagingResponse
@@ -16,6 +17,13 @@ from ivr import actions as act
 
 # Twilio refuses a Message body over 1,600 characters; longer replies go out in parts.
 SMS_LIMIT = 1600
+# Characters XML 1.0 can't carry at all (control characters, lone surrogates): a caller's text
+# may hold them, and echoing it must still give Twilio a document it can parse.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("", text)
 
 
 def _prompt(parent: VoiceResponse | Gather, prompt: act.Prompt) -> None:
@@ -27,7 +35,7 @@ def _prompt(parent: VoiceResponse | Gather, prompt: act.Prompt) -> None:
             attrs["language"] = prompt.language
         if prompt.loop != 1:
             attrs["loop"] = prompt.loop
-        parent.say(prompt.text, **attrs)
+        parent.say(_clean(prompt.text), **attrs)
     elif isinstance(prompt, act.Play):
         if prompt.loop != 1:
             parent.play(prompt.url, loop=prompt.loop)
@@ -116,7 +124,7 @@ def sms(messages: Sequence[str]) -> str:
     response = MessagingResponse()
     for text in messages:
         for part in split_sms(text):
-            response.message(part)
+            response.message(_clean(part))
     return str(response.to_xml())
 
 

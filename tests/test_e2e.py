@@ -145,3 +145,33 @@ def test_an_edit_never_breaks_a_live_call(server: Server, flows_dir: Path, live:
     assert "Press 1 to buy" in live.post("/voice/menu", call_form(sid())).said()
     again = live.follow(reply, "Redirect", call_form(call))
     assert "Press 1 for sales" in again.said()
+
+
+def test_history_and_messages_list_what_happened(server: Server, live: Twilio) -> None:
+    call = sid()
+    reply = live.post("/voice/actions", call_form(call, From="+15550007777"))
+    reply = live.follow(reply, "Gather", call_form(call, Digits="1"))
+    url = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE9"
+    live.follow(reply, "Record", call_form(call, RecordingUrl=url, RecordingDuration="4"))
+    live.post(
+        "/voice/actions/transcription",
+        call_form(call, RecordingUrl=url, TranscriptionText="Call me"),
+    )
+    live.post("/voice/actions/status", call_form(call, CallStatus="completed"))
+
+    def ivr(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "ivr.cli", *args, "--store", server.store],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    history = ivr("history", "--flow", "actions")
+    assert "+15550007777" in history and "completed" in history
+    assert "answer   gold '1'" in history and "enter    message" in history
+    messages = ivr("messages")
+    assert f"recording: {url} (4 s)" in messages
+    assert "transcription: Call me" in messages and "(state message)" in messages

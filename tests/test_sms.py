@@ -146,3 +146,13 @@ def test_signature_and_unknown_flow(twilio: Twilio) -> None:
     forged = sign("http://testserver/sms/texting", form)
     assert twilio.post("/sms/texting", {**form, "Body": "changed"}, signature=forged).status == 403
     assert store(twilio).history("texting") == []
+
+
+def test_control_characters_echoed_back_still_give_valid_twiml(twilio: Twilio) -> None:
+    text(twilio, "hi")
+    text(twilio, "note")
+    body = "call\x00 me\x07 back \u202eplease\u202c 👋🏽"
+    reply = text(twilio, body)  # parsing the reply as XML is part of `text`
+    assert reply == ["Thanks, we got: call me back \u202eplease\u202c 👋🏽"]
+    [message] = store(twilio).messages("texting")
+    assert message.text == body  # what the texter sent is kept as it came
