@@ -25,7 +25,7 @@ from ivr.outbound_twilio import Refused, cancel_call, create_call, send_message
 from ivr.render import split_sms
 from ivr.session import Session
 from ivr.settings import Settings
-from ivr.sms import conversation_key
+from ivr.sms import conversation_key, new_conversation
 from ivr.store.base import Store
 
 log = logging.getLogger("ivr.outbound")
@@ -140,15 +140,7 @@ class Sender:
         self.store.keep_flow(flow.name, flow.version, flow.source)
         at = now()
         lookup = conversation_key(from_, to)
-        fresh = Session(
-            key=f"{lookup}:{at.timestamp():.6f}",
-            flow=flow.name,
-            version=flow.version,
-            channel="sms",
-            caller=to,
-            called=from_,
-            vars={**variables, "caller": to, "called": from_, "channel": "sms"},
-        )
+        fresh = new_conversation(flow, from_, to, at, variables)
         session, outputs = engine.step(flow, fresh, engine.Event("start"), at)
         for out in outputs:
             if isinstance(out, engine.Log):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ivr.loader import load_flow, load_flow_text
 from ivr.model import Flow
-from ivr.problems import Problem, format_text
+from ivr.problems import format_text
 from ivr.store.base import Store
 
 log = logging.getLogger("ivr.flows")
@@ -88,10 +88,6 @@ class FlowRegistry:
                 self._current[flow.name] = fresh
                 log.info("flow %s reloaded (version %s)", flow.name, fresh.version)
             return fresh
-
-    @staticmethod
-    def problems_text(problems: list[Problem]) -> str:
-        return format_text(problems)
 
 
 def _mtime(path: str) -> float:

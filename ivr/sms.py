@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Mapping
 from typing import Literal
 
 from starlette.concurrency import run_in_threadpool
@@ -13,6 +15,7 @@ from starlette.responses import Response
 from ivr import engine, render
 from ivr.answers import normalize
 from ivr.conversation import StepResult, advance, current_flow, now, run_step, services, signed_form
+from ivr.model import Flow
 from ivr.session import Session
 
 log = logging.getLogger("ivr.sms")
@@ -26,6 +29,22 @@ SORRY = "Sorry, something went wrong on our side. Please try again later."
 
 def conversation_key(ours: str, theirs: str) -> str:
     return f"sms:{ours}:{theirs}"
+
+
+def new_conversation(
+    flow: Flow, ours: str, theirs: str, at: dt.datetime, variables: Mapping[str, str] = {}
+) -> Session:
+    """A fresh text conversation between one of our numbers and a texter."""
+    lookup = conversation_key(ours, theirs)
+    return Session(
+        key=f"{lookup}:{at.timestamp():.6f}",
+        flow=flow.name,
+        version=flow.version,
+        channel="sms",
+        caller=theirs,
+        called=ours,
+        vars={**variables, "caller": theirs, "called": ours, "channel": "sms"},
+    )
 
 
 def twiml(messages: list[str]) -> Response:
@@ -76,15 +95,7 @@ async def incoming(request: Request) -> Response:
 
     def on_text(before: Session | None) -> StepResult:
         if before is None:
-            session = Session(
-                key=f"{lookup}:{now().timestamp():.6f}",
-                flow=flow.name,
-                version=flow.version,
-                channel="sms",
-                caller=theirs,
-                called=ours,
-                vars={"caller": theirs, "called": ours, "channel": "sms"},
-            )
+            session = new_conversation(flow, ours, theirs, now())
             return run_step(
                 svc.registry, session, engine.Event("start", text=body, input="text", media=media)
             )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+import twilio_rest_standin as rest
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
@@ -199,3 +200,16 @@ def server(flows_dir: Path, tmp_path: Path) -> Iterator[Server]:
 def live(server: Server) -> Iterator[Twilio]:
     with httpx2.Client(timeout=10) as client:
         yield Twilio(client, server.url)
+
+
+@pytest.fixture
+def standin() -> Iterator[rest.Standin]:
+    """A stand-in of Twilio's REST API on 127.0.0.1."""
+    server = rest.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/ivr.sqlite3"

@@ -31,18 +31,6 @@ BODY = {"to": PERSON, "from": OURS, "vars": {"name": "Ann", "day": "Tuesday"}}
 
 
 @pytest.fixture
-def standin() -> Iterator[rest.Standin]:
-    server = rest.start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/ivr.sqlite3"
-
-
-@pytest.fixture
 def flows(tmp_path: Path) -> Path:
     return write_flows(tmp_path)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,18 +24,6 @@ from outbound_support import (
 
 from ivr.outbound import outbound
 from ivr.store import open_store
-
-
-@pytest.fixture
-def standin() -> Iterator[rest.Standin]:
-    server = rest.start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/ivr.sqlite3"
 
 
 @pytest.fixture

@@ -33,13 +33,6 @@ from outbound_support import (
 
 
 @pytest.fixture
-def standin() -> Iterator[rest.Standin]:
-    server = rest.start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def port() -> int:
     return free_port()
 

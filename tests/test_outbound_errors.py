@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,18 +13,6 @@ from ivr.sms import conversation_key
 from ivr.store import open_store
 
 DOCS = "https://www.twilio.com/docs/errors"
-
-
-@pytest.fixture
-def standin() -> Iterator[rest.Standin]:
-    server = rest.start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/ivr.sqlite3"
 
 
 @pytest.fixture

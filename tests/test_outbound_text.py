@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,18 +34,6 @@ states:
   ask:
     save: reply
 """
-
-
-@pytest.fixture
-def standin() -> Iterator[rest.Standin]:
-    server = rest.start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/ivr.sqlite3"
 
 
 @pytest.fixture
