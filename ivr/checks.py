@@ -64,8 +64,9 @@ class Checker:
         for key, target in self.shortcuts.items():
             self.check_target(("shortcuts", key), target)
         self.check_answers(("shortcuts",), "`shortcuts`", self.shortcuts)
-        for name, raw in self.hours.items():
-            for where, message in parse_hours(name, raw)[1]:
+        for name, raw in self.hours.items():  # the schema speaks for a missing timezone
+            mistakes = parse_hours(name, raw)[1] if "timezone" in _map(raw) else []
+            for where, message in mistakes:
                 self.report("error", ("hours", name, *where), f"hours `{name}`: {message}")
         for name, body in self.states.items():
             self.check_state(name, body, ("states", name))
