@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from ivr.loader import load_flow_text
 from ivr.problems import Problem, format_github, format_text
@@ -59,7 +59,7 @@ def states_of(path: Path) -> list[Any]:
 def mutations(value: Any, rng: random.Random) -> list[Any]:
     """Copies of a state with one value swapped for something of another kind."""
     swaps = [None, True, 0, -1, 2.5, "x", "", [], {}, ["x"], {"x": 1}, "+15555550100", "keys"]
-    out = []
+    out: list[Any] = []
     if isinstance(value, dict):
         for key in value:
             for swap in rng.sample(swaps, 4):
