@@ -253,9 +253,11 @@ class Checker:
             known.update(_map(body.get("set")))
             known.update([body["save"]] if isinstance(body.get("save"), str) else [])
         help_text = self.doc.data.get("help")
-        if isinstance(help_text, str) and templates.names(help_text):
-            message = "`help` is texted as written: templates like `{{ name }}` aren't filled in"
-            self.report("warning", ("help",), message)
+        if isinstance(help_text, str):
+            # HELP is answered outside any conversation: only the flow's vars and the numbers.
+            outside = {"caller", "called", "channel", *_map(self.doc.data.get("vars"))}
+            for message in templates.check(help_text, outside):
+                self.report("warning", ("help",), f"{message} (`help`)")
         for path, text in self.texts():
             where = f"`{path[2]}` of state `{path[1]}`"
             for message in templates.check(text, known) if isinstance(text, str) else ():

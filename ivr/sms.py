@@ -17,6 +17,7 @@ from ivr.answers import normalize
 from ivr.conversation import StepResult, advance, current_flow, now, run_step, services, signed_form
 from ivr.model import Flow
 from ivr.session import Session
+from ivr.templates import render as render_template
 
 log = logging.getLogger("ivr.sms")
 
@@ -87,7 +88,8 @@ async def incoming(request: Request) -> Response:
         log.info("%s opted back in to texts from %s", theirs, ours)
         return twiml([])
     if word in HELP_WORDS:
-        return twiml([flow.help or DEFAULT_HELP])
+        numbers = {"caller": theirs, "called": ours, "channel": "sms"}
+        return twiml([render_template(flow.help or DEFAULT_HELP, {**flow.vars, **numbers})])
     if opted_out:
         # Twilio refuses to text a number that opted out; answering would only fail.
         log.info("ignored a text from %s, who opted out of %s", theirs, ours)

@@ -67,7 +67,6 @@ def contract_flows() -> list[str]:
     return [block for block in blocks if re.search(r"^states:", block, re.MULTILINE)]
 
 
-@pytest.mark.skipif(not CONTRACT.exists(), reason="the format contract is not in docs/")
 def test_every_whole_flow_in_the_contract_checks_clean() -> None:
     flows = contract_flows()
     assert flows
@@ -78,8 +77,6 @@ def test_every_whole_flow_in_the_contract_checks_clean() -> None:
 
 
 def test_front_desk_is_the_contract_example() -> None:
-    if not CONTRACT.exists():
-        pytest.skip("the format contract is not in docs/")
     front_desk = (HERE.parent / "flows" / "front_desk.yaml").read_text(encoding="utf-8")
     assert front_desk == contract_flows()[0]
 

@@ -90,7 +90,9 @@ def test_stop_start_help(twilio: Twilio) -> None:
     assert s.opted_out(frm, "+15559990000")
     assert s.load("sms:+15559990000:" + frm) is None  # the conversation ended
     assert text(twilio, "hours", frm) == []  # nothing is sent to an opted-out number
-    assert text(twilio, "help", frm) == ["Texting line. Reply MENU for options, STOP to stop."]
+    assert text(twilio, "help", frm) == [
+        f"Texting line for {frm}. Reply MENU for options, STOP to stop."
+    ]
     assert text(twilio, "yes", frm) == []  # YES opts an opted-out number back in
     assert not s.opted_out(frm, "+15559990000")
     assert text(twilio, "hours", frm)[1] == "We are open 9 to 5."
