@@ -229,6 +229,9 @@ class _Run:
     def answer(self, event: Event) -> None:
         state = self.flow.states[self.session.state]
         said = event.text.strip()
+        if event.input == "speech":
+            # Recognisers end sentences with a full stop: "12345." is still 12345.
+            said = said.rstrip(".!?,;: ")
         if event.media:
             media = " ".join(event.media)
             self.session = self.session.evolve(vars={**self.session.vars, "media": media})

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import pytest
-from conftest import Twilio, Twiml, call_form
+from conftest import TOKEN, Twilio, Twiml, call_form
 
 
 def new_sid() -> str:
@@ -97,8 +98,8 @@ def test_speech_matches_words_and_spoken_digits(twilio: Twilio) -> None:
         reply, "Gather", call_form(sid, SpeechResult="I need the help desk.", Confidence="0.9")
     )
     assert "What is your name?" in reply.said()
-    reply = twilio.follow(reply, "Gather", call_form(sid, SpeechResult="Ada", Confidence="0.9"))
-    assert "Thanks Ada" in reply.said()
+    reply = twilio.follow(reply, "Gather", call_form(sid, SpeechResult="Ada.", Confidence="0.9"))
+    assert "Thanks Ada. You said Ada." in reply.said()
     sid2 = new_sid()
     reply = start(twilio, "menu", sid2)
     reply = twilio.follow(reply, "Gather", call_form(sid2, SpeechResult="One two."))
@@ -259,3 +260,25 @@ def test_an_unexpected_error_apologises_and_logs_flow_state_and_call(
     # Nothing was saved from the failed step: the call is still waiting in the menu.
     store = twilio.client.app.state.services.store  # type: ignore[union-attr]
     assert store.load(sid).state == "main"
+
+
+def test_mounted_in_a_programmers_own_app(flows_dir: Path, tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.testclient import TestClient
+
+    import ivr
+    from ivr.settings import Settings
+
+    settings = Settings(flows_dir=str(flows_dir), store="memory://", auth_token=TOKEN)
+    outer = Starlette(routes=[Mount("/phone", app=ivr.create_app(settings))])
+    with TestClient(outer, base_url="http://testserver") as client:
+        twilio = Twilio(client, "http://testserver/phone")
+        sid = new_sid()
+        reply = twilio.post("/voice/menu", call_form(sid))
+        gather = reply.find("Gather")
+        assert gather is not None and gather.get("action") == "/phone/voice/menu/gather?seq=1"
+        reply = twilio.post(
+            "http://testserver" + (gather.get("action") or ""), call_form(sid, Digits="12")
+        )
+        assert "Billing here." in reply.said()
