@@ -45,6 +45,22 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(exc.detail, status_code=exc.status_code)
 
 
+def preflight(settings: Settings) -> dict[str, Flow]:
+    """The checks before a start: a token (or --insecure) and flows without errors."""
+    if not settings.auth_token and not settings.insecure:
+        raise MissingToken(
+            "TWILIO_AUTH_TOKEN is not set, so Twilio's signatures can't be checked. Set it to "
+            "your account's auth token, or pass --insecure to accept unsigned requests "
+            "(for trying things out only)."
+        )
+    flows, problems = load_flows([settings.flows_dir])
+    if any(p.level == "error" for p in problems):
+        raise FlowErrors(format_text(problems))
+    for problem in problems:
+        log.warning("%s", format_text([problem]))
+    return flows
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -53,21 +69,9 @@ def create_app(
 ) -> Starlette:
     """Build the app. Raises FlowErrors if a flow has errors, MissingToken without a token."""
     settings = settings or Settings.from_env()
-    if not settings.auth_token and not settings.insecure:
-        raise MissingToken(
-            "TWILIO_AUTH_TOKEN is not set, so Twilio's signatures can't be checked. Set it to "
-            "your account's auth token, or pass --insecure to accept unsigned requests "
-            "(for trying things out only)."
-        )
+    flows = preflight(settings) if flows is None else flows
     if settings.insecure and not settings.auth_token:
         log.warning("running without signature checks (--insecure): anyone can drive the flows")
-    if flows is None:
-        loaded, problems = load_flows([settings.flows_dir])
-        if any(p.level == "error" for p in problems):
-            raise FlowErrors(format_text(problems))
-        for problem in problems:
-            log.warning("%s", format_text([problem]))
-        flows = loaded
     store = store or open_store(settings.store)
     registry = FlowRegistry(flows, store)
     routes = [

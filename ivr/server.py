@@ -9,7 +9,7 @@ import sys
 import uvicorn
 from starlette.applications import Starlette
 
-from ivr.app import FlowErrors, MissingToken, create_app
+from ivr.app import FlowErrors, MissingToken, create_app, preflight
 from ivr.settings import Settings
 
 
@@ -41,7 +41,7 @@ def serve(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     try:
-        create_app(settings)  # checks the flows and the token before any worker starts
+        preflight(settings)  # the flows and the token, before any worker starts
     except FlowErrors as exc:
         print(exc.report, file=sys.stderr)
         print(
