@@ -21,6 +21,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.app import create_app
 from ivr.settings import Settings
+from ivr.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token-0123456789abcdef"
@@ -65,9 +66,10 @@ class Twiml:
 class Twilio:
     """Posts signed webhooks the way Twilio does, to an in-process app or a live server."""
 
-    def __init__(self, client: TestClient | httpx2.Client, base: str) -> None:
+    def __init__(self, client: TestClient | httpx2.Client, base: str, store: Store) -> None:
         self.client = client
         self.base = base.rstrip("/")
+        self.store = store  # the server's store, to look at what it kept
 
     def post(self, path: str, form: dict[str, str], *, signature: str | None = None) -> Twiml:
         url = path if path.startswith("http") else self.base + path
@@ -127,12 +129,25 @@ def flows_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def twilio(flows_dir: Path, tmp_path: Path) -> Iterator[Twilio]:
+def app_twilio(flows_dir: Path, tmp_path: Path) -> Iterator[Twilio]:
+    """Twilio in front of the app in-process, with a real SQLite file."""
     settings = Settings(
         flows_dir=str(flows_dir), store=f"sqlite:///{tmp_path}/ivr.sqlite3", auth_token=TOKEN
     )
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield Twilio(client, "http://testserver")
+    app = create_app(settings)
+    with TestClient(app, base_url="http://testserver") as client:
+        yield Twilio(client, "http://testserver", app.state.services.store)
+
+
+@pytest.fixture(params=["in-process", "served"])
+def twilio(request: pytest.FixtureRequest, flows_dir: Path, tmp_path: Path) -> Iterator[Twilio]:
+    """Twilio in front of the app in-process, then in front of `ivr serve` over HTTP."""
+    if request.param == "in-process":
+        yield request.getfixturevalue("app_twilio")
+        return
+    server = request.getfixturevalue("server")
+    with httpx2.Client(timeout=10) as client:
+        yield Twilio(client, server.url, open_store(server.store))
 
 
 @dataclass
@@ -199,7 +214,7 @@ def server(flows_dir: Path, tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def live(server: Server) -> Iterator[Twilio]:
     with httpx2.Client(timeout=10) as client:
-        yield Twilio(client, server.url)
+        yield Twilio(client, server.url, open_store(server.store))
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx2
 from conftest import TOKEN, Server, Twilio, call_form, free_port, sign, sms_form, start_server
 
+from ivr.store import open_store
+
 
 def sid() -> str:
     return "CA" + os.urandom(16).hex()
@@ -30,7 +32,7 @@ def test_kill_9_between_webhooks_loses_nothing(flows_dir: Path, tmp_path: Path) 
     server = start_server(flows_dir, store, log)
     call = sid()
     with httpx2.Client(timeout=10) as client:
-        twilio = Twilio(client, server.url)
+        twilio = Twilio(client, server.url, open_store(store))
         reply = twilio.post("/voice/menu", call_form(call))
         reply = twilio.follow(reply, "Gather", call_form(call, Digits="7"))  # one failure
         reply = twilio.follow(reply, "Gather", call_form(call, Digits="1"))

@@ -31,10 +31,13 @@ def pair(flows_dir: Path, tmp_path: Path) -> Iterator[tuple[Server, Server, str]
 
 
 def test_a_call_moves_between_hosts(pair: tuple[Server, Server, str]) -> None:
-    a, b, _ = pair
+    a, b, url = pair
     sid = "CA" + os.urandom(16).hex()
     with httpx2.Client(timeout=10) as client:
-        host_a, host_b = Twilio(client, a.url), Twilio(client, b.url)
+        host_a, host_b = (
+            Twilio(client, a.url, open_store(url)),
+            Twilio(client, b.url, open_store(url)),
+        )
         reply = host_a.post("/voice/menu", call_form(sid))
         # Twilio's next request lands on the other host: the session is there too.
         gather = reply.find("Gather")
@@ -53,7 +56,7 @@ def test_texts_at_once_on_two_hosts_are_each_applied_once(
     a, b, url = pair
     frm = "+15552220000"
     with httpx2.Client(timeout=10) as client:
-        hosts = [Twilio(client, a.url), Twilio(client, b.url)]
+        hosts = [Twilio(client, host.url, open_store(url)) for host in (a, b)]
         hosts[0].post("/sms/texting", sms_form("hi", frm))
         with ThreadPoolExecutor(8) as pool:
             replies = list(

@@ -19,7 +19,7 @@ def text(
 
 
 def store(twilio: Twilio) -> Any:
-    return twilio.client.app.state.services.store  # type: ignore[union-attr]
+    return twilio.store
 
 
 def test_first_text_starts_the_flow_one_message_per_state(twilio: Twilio) -> None:
