@@ -3,6 +3,10 @@
 Every update runs in a `BEGIN IMMEDIATE` transaction, which takes the database's write lock
 before reading: two webhooks for the same conversation, in two threads or two processes, are
 applied one after the other and never from the same starting point.
+
+An update takes a fraction of a millisecond, less than handing it to a thread and back, so the
+webhooks make it right on the event loop with `update_now`, which never waits for the lock: when
+another worker holds it, the webhook tries again a moment later (see `conversation.advance`).
 """
 
 from __future__ import annotations
@@ -44,20 +48,45 @@ class SQLiteStore:
         with self._conn() as conn:
             conn.executescript(SCHEMA)
 
+    def _connect(self, busy_ms: int) -> sqlite3.Connection:
+        # Autocommit mode: transactions are begun explicitly where they matter.
+        conn = sqlite3.connect(self.path, timeout=busy_ms / 1000, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+        return conn
+
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            # Autocommit mode: transactions are begun explicitly where they matter.
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
+            conn = self._local.conn = self._connect(30_000)
         return conn
 
     def update(self, lookup: str, change: Change[T], ttl: float) -> T:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
+        return self._update(conn, lookup, change, ttl)
+
+    def update_now(self, lookup: str, change: Change[T], ttl: float) -> tuple[bool, T | None]:
+        """`update` if it needs no wait for the write lock: (True, result); else (False, None).
+
+        For an event loop, which must not sit waiting for another process to let go of the lock.
+        On (False, None) nothing was written, and the caller does the `update` where it may wait
+        (`change` may then run twice: like every `Change`, it must only compute).
+        """
+        conn: sqlite3.Connection | None = getattr(self._local, "now_conn", None)
+        if conn is None:
+            conn = self._local.now_conn = self._connect(0)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return True, self._update(conn, lookup, change, ttl)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+                return False, None
+            raise
+
+    def _update(self, conn: sqlite3.Connection, lookup: str, change: Change[T], ttl: float) -> T:
+        """The rest of an update, once `BEGIN IMMEDIATE` holds the write lock."""
         try:
             now = time.time()
             row = conn.execute(
@@ -215,7 +244,8 @@ class SQLiteStore:
         return (row[0], row[1]) if row else None
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        for name in ("conn", "now_conn"):
+            conn = getattr(self._local, name, None)
+            if conn is not None:
+                conn.close()
+                setattr(self._local, name, None)
