@@ -3,6 +3,10 @@
 Callback URLs are built from `base`, the flow's webhook URL as Twilio sees it (a path, or the
 public URL behind a proxy). The wait's sequence number rides in the query so that a callback for
 an older wait can be told apart.
+
+Most replies are the same again and again (a menu's prompt is a constant), and building one
+with twilio's classes costs more than the engine's whole step, so finished replies are kept,
+by what they say, and built once.
 """
 
 from __future__ import annotations
@@ -45,8 +49,25 @@ def _prompt(parent: VoiceResponse | Gather, prompt: act.Prompt) -> None:
         parent.pause(length=prompt.seconds)
 
 
+# Replies by the repr of their actions and base: a repr tells 1 from 1.0 and True, which
+# equality doesn't, and they render differently. Bounded: when full it starts again.
+_voice_replies: dict[str, str] = {}
+VOICE_REPLIES_KEPT = 2048
+
+
 def voice(actions: Iterable[act.Action], base: str) -> str:
     """A `<Response>` for a call, with callbacks under `base` (e.g. `/voice/support`)."""
+    todo = tuple(actions)
+    key = repr((todo, base))
+    reply = _voice_replies.get(key)
+    if reply is None:
+        if len(_voice_replies) >= VOICE_REPLIES_KEPT:
+            _voice_replies.clear()
+        reply = _voice_replies[key] = _voice(todo, base)
+    return reply
+
+
+def _voice(actions: Iterable[act.Action], base: str) -> str:
     response = VoiceResponse()
     for a in actions:
         if isinstance(a, act.Say | act.Play | act.Pause):
