@@ -7,7 +7,7 @@ and from JSON. Nothing here knows about HTTP, TwiML or databases.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 Channel = Literal["voice", "sms"]
@@ -50,7 +50,16 @@ class Session:
         return self.no_input + self.no_match
 
     def evolve(self, **changes: Any) -> Session:
-        return replace(self, **changes)
+        # The engine makes several sessions a step. `dataclasses.replace` goes through the
+        # checks and `__init__` for every field; copying the fields with the changes laid over
+        # them makes the same session in a fraction of the time.
+        unknown = changes.keys() - _FIELD_NAMES
+        if unknown:
+            raise TypeError(f"Session has no field {sorted(unknown)[0]!r}")
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
 
     def to_json(self) -> str:
         # Field by field rather than with `asdict`, which deep-copies every value on the way:
@@ -67,4 +76,5 @@ class Session:
 
 
 _FIELDS = tuple(f.name for f in fields(Session))
+_FIELD_NAMES = frozenset(_FIELDS)
 _encode = json.JSONEncoder(separators=(",", ":")).encode
