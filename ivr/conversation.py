@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote_plus
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -80,11 +81,50 @@ class IndexedForm(FormData):
     getall = getlist
 
 
+# Starlette's limits on a urlencoded form: a body within them can't go over them.
+MAX_FIELDS = 1000
+MAX_PLAIN_BODY = 1024 * 1024
+
+
+def plain_fields(body: bytes) -> list[tuple[str, str | UploadFile]] | None:
+    """The fields of a urlencoded body of `name=value` parts joined by `&`, else None.
+
+    That is every body Twilio posts, and reading it so takes a fraction of the time of
+    Starlette's general parser, which goes through it byte by byte with callbacks. Names and
+    values are decoded as it decodes them; any other body (a part without `=`, an empty part,
+    too many fields) is left to Starlette, so that every form reads as it always did.
+    """
+    parts = body.split(b"&")
+    if len(parts) > MAX_FIELDS:
+        return None
+    fields: list[tuple[str, str | UploadFile]] = []
+    for part in parts:
+        name, equals, value = part.partition(b"=")
+        if not equals:
+            return None
+        fields.append((unquote_plus(name.decode("latin-1")), unquote_plus(value.decode("latin-1"))))
+    return fields
+
+
+async def read_form(request: Request) -> IndexedForm:
+    # Stricter than Starlette's reading of the header, never looser: what this takes for a
+    # urlencoded form, Starlette would too.
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip(" \t").lower()
+    size = request.headers.get("content-length", "")
+    # Only a body of a known, bounded size is read whole; any other streams through Starlette.
+    small = size.isdigit() and 0 < int(size) <= MAX_PLAIN_BODY
+    if kind == "application/x-www-form-urlencoded" and small:
+        fields = plain_fields(await request.body())
+        if fields is not None:
+            return IndexedForm(fields)
+    return IndexedForm((await request.form()).multi_items())
+
+
 async def signed_form(request: Request) -> FormData:
     """The posted form, if Twilio signed it: 400 for a body that doesn't parse, else 403."""
     _clock.set(services(request).clock)  # every webhook starts here
     try:
-        form = IndexedForm((await request.form()).multi_items())
+        form = await read_form(request)
     except Exception as exc:  # multipart and encoding errors have no common base class
         raise HTTPException(400, "The request body is not a form.") from exc
     if not services(request).signatures.valid(request, form):
