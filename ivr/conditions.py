@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 
 from ivr.hours import is_open
-from ivr.model import Condition, Flow
+from ivr.model import Condition, Flow, State
 
 
 def holds(
@@ -35,3 +35,13 @@ def holds(
     if condition.op == "matches" and isinstance(condition.value, re.Pattern):
         return condition.value.search(value) is not None
     return False
+
+
+def pick_branch(
+    state: State, flow: Flow, variables: Mapping[str, str], channel: str, now: dt.datetime
+) -> str | None:
+    """The target of the first `branch` item that holds (an item without `if` always does)."""
+    for item in state.branch:
+        if item.condition is None or holds(item.condition, flow, variables, channel, now):
+            return item.target
+    return state.next

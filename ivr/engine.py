@@ -13,10 +13,13 @@ from typing import Literal
 
 from ivr import actions as act
 from ivr import answers
-from ivr.conditions import holds
+from ivr.conditions import pick_branch
+from ivr.events import Event, KeepMessage, Log, Output
 from ivr.model import Flow, State
 from ivr.session import Session, Step
 from ivr.templates import render
+
+__all__ = ["Event", "KeepMessage", "Log", "Output", "close", "step"]
 
 # States that don't wait are chained into one reply; a loop the checker missed must still end.
 MAX_HOPS = 50
@@ -24,39 +27,6 @@ DEFAULT_NO_INPUT = "Sorry, I didn't catch that."
 DEFAULT_NO_MATCH = "Sorry, that isn't one of the options."
 GOODBYE = "Goodbye."
 APOLOGY = "Sorry, something went wrong on our side. Please try again later. Goodbye."
-
-
-@dataclass(frozen=True)
-class Event:
-    """What happened: the call or text arrived, an answer came, a recording or dial ended."""
-
-    kind: Literal["start", "answer", "no_input", "record", "dial", "repeat", "hangup"]
-    text: str = ""
-    input: answers.Kind = "keys"
-    media: tuple[str, ...] = ()
-    url: str = ""  # the recording's URL
-    duration: int = 0
-    status: str = ""  # DialCallStatus, or CallStatus for a hangup
-
-
-@dataclass(frozen=True)
-class KeepMessage:
-    """A recording (or, on SMS, a text) to keep as a message for the office."""
-
-    state: str
-    url: str = ""
-    duration: int = 0
-    text: str = ""
-    media: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Log:
-    level: Literal["warning", "error"]
-    message: str
-
-
-Output = act.Action | KeepMessage | Log
 
 
 @dataclass
@@ -176,7 +146,9 @@ class _Run:
                 self.out.append(act.Connect(seq, d.numbers, d.timeout, d.caller_id, d.record))
                 return
             if state.branch:
-                name = self.pick_branch(state)
+                name = pick_branch(
+                    state, self.flow, self.variables(), self.session.channel, self.now
+                )
                 continue
             if state.redirect:
                 if not self.sms:
@@ -196,15 +168,6 @@ class _Run:
         )
         self.speak((self.line(APOLOGY),))
         self.end("error")
-
-    def pick_branch(self, state: State) -> str | None:
-        channel = self.session.channel
-        for item in state.branch:
-            if item.condition is None or holds(
-                item.condition, self.flow, self.variables(), channel, self.now
-            ):
-                return item.target
-        return state.next
 
     def start_record(self, state: State) -> None:
         seq = self.session.seq + 1
