@@ -17,8 +17,8 @@
 -- Latency and throughput are measured here rather than by wrk, and only after WARMUP seconds:
 -- the first moments of a run (64 threads starting, 64 connections opening at once on a busy
 -- server) make a tail that is the load generator's, not the server's. THINK_MS, when not 0,
--- is how long each call waits after a reply before its next webhook, like a caller listening
--- to a prompt: the load of that many calls in progress, rather than as fast as possible.
+-- is how long each call waits, on average, after a reply before its next webhook, like a
+-- caller listening to a prompt: the load of that many calls in progress, not of a flood.
 
 local ffi = require("ffi")
 ffi.cdef([[
@@ -68,9 +68,11 @@ function init(args)
   latencies, measured, last_at, wraps, bad, sorry = {}, 0, 0, 0, 0, 0
   if think > 0 then
     -- Defined only then: wrk looks for delay() once, after this, and a delay of 0 would
-    -- still cost a timer per request.
+    -- still cost a timer per request. Each wait is drawn between half and one and a half
+    -- times THINK_MS, so that the calls, which all start at once, drift apart as real ones.
+    math.randomseed(id + 1)
     function delay()
-      return think
+      return math.floor(think * (0.5 + math.random()))
     end
   end
 end

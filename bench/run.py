@@ -727,10 +727,19 @@ def report(
         f"Ratios of requests/s: c/a {ratio('c', 'a')}, c/b {ratio('c', 'b')}, "
         f"d/a {ratio('d', 'a')}, c2/c {ratio('c2', 'c')}, c4/c {ratio('c4', 'c')}."
     )
+    if "a" in loads:
+        busiest = max(loads.values(), key=lambda r: r.wrk_cpu)
+        out.append(
+            f"The load generator is not the limit: the same script drives (a) to "
+            f"{loads['a'].rps:,.0f} requests/s, and wrk used at most {busiest.wrk_cpu:.2f} "
+            f"of {os.cpu_count()} cores (against ({busiest.key})) while a one-worker server "
+            "used a whole one."
+        )
     if paced:
         out += [
             "",
-            f"Paced: each call waits {args.think} ms after every reply before its next webhook:",
+            f"Paced: each call waits {args.think} ms on average (half to one and a half times "
+            "that) after every reply before its next webhook:",
             "",
             "| server | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
