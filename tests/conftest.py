@@ -228,3 +228,14 @@ def standin() -> Iterator[rest.Standin]:
 @pytest.fixture
 def store_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/ivr.sqlite3"
+
+
+@pytest.fixture
+def flows(
+    tmp_path: Path, standin: rest.Standin, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Outbound flows, with Twilio's settings pointing at the REST stand-in."""
+    from outbound_support import twilio_env, use_env, write_flows
+
+    use_env(monkeypatch, twilio_env(standin, store_url))
+    return write_flows(tmp_path)

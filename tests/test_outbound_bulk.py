@@ -15,9 +15,6 @@ from outbound_support import (
     app_settings,
     post_webhook,
     said,
-    twilio_env,
-    use_env,
-    write_flows,
 )
 
 from ivr.outbound import outbound
@@ -32,14 +29,6 @@ to,name,day
 +15005550001,Dee,Thursday
 +15551110001,Ann again,Friday
 """
-
-
-@pytest.fixture
-def flows(
-    tmp_path: Path, standin: rest.Standin, store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    use_env(monkeypatch, twilio_env(standin, store_url))
-    return write_flows(tmp_path)
 
 
 @pytest.fixture

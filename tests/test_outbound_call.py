@@ -17,21 +17,10 @@ from outbound_support import (
     post_webhook,
     pressed,
     said,
-    twilio_env,
-    use_env,
-    write_flows,
 )
 
 from ivr.outbound import outbound
 from ivr.store import open_store
-
-
-@pytest.fixture
-def flows(
-    tmp_path: Path, standin: rest.Standin, store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    use_env(monkeypatch, twilio_env(standin, store_url))
-    return write_flows(tmp_path)
 
 
 def call(flows: Path, to: str = PERSON, *variables: str, from_: str = OURS) -> int:

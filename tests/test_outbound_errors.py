@@ -6,21 +6,13 @@ from pathlib import Path
 
 import pytest
 import twilio_rest_standin as rest
-from outbound_support import OURS, free_port, twilio_env, use_env, write_flows
+from outbound_support import OURS, free_port
 
 from ivr.outbound import outbound
 from ivr.sms import conversation_key
 from ivr.store import open_store
 
 DOCS = "https://www.twilio.com/docs/errors"
-
-
-@pytest.fixture
-def flows(
-    tmp_path: Path, standin: rest.Standin, store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    use_env(monkeypatch, twilio_env(standin, store_url))
-    return write_flows(tmp_path)
 
 
 def run(command: str, flows: Path, to: str) -> int:
