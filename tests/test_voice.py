@@ -224,6 +224,10 @@ def test_bad_requests(twilio: Twilio) -> None:
     other = sign("http://testserver/voice/actions", form)
     assert twilio.post("/voice/menu", form, signature=other).status == 403
     assert twilio.post("/voice/menu", {"From": "+1555"}).status == 400
+    odd = twilio.client.post(
+        twilio.base + "/voice/menu", data=form, headers={"X-Twilio-Signature": b"\xe9t\xe9"}
+    )
+    assert odd.status_code == 403  # not ASCII: refused, not a crash
     # A callback for a call nobody knows: an apology and a hangup, not a 500.
     unknown = twilio.post("/voice/menu/gather?seq=1", call_form(new_sid(), Digits="1"))
     assert unknown.status == 200
