@@ -145,3 +145,23 @@ def gather_action(twiml: str) -> str:
 
 def messages(twiml: str) -> list[str]:
     return [e.findtext("Body") or e.text or "" for e in ET.fromstring(twiml).iter("Message")]
+
+
+def start_one(
+    command: str, flows: Path, flow: str, to: str, from_: str, variables: list[str]
+) -> int:
+    """`ivr call` or `ivr text` for one number, as the command line runs it."""
+    from ivr.outbound import outbound
+
+    return outbound(
+        command,
+        flow,
+        to=to,
+        from_=from_,
+        variables=variables,
+        csv_path=None,
+        rate=1.0,
+        results=None,
+        flows_dir=str(flows),
+        store=None,
+    )

@@ -17,6 +17,7 @@ from outbound_support import (
     post_webhook,
     pressed,
     said,
+    start_one,
 )
 
 from ivr.outbound import outbound
@@ -24,18 +25,7 @@ from ivr.store import open_store
 
 
 def call(flows: Path, to: str = PERSON, *variables: str, from_: str = OURS) -> int:
-    return outbound(
-        "call",
-        "reminder",
-        to=to,
-        from_=from_,
-        variables=list(variables),
-        csv_path=None,
-        rate=1.0,
-        results=None,
-        flows_dir=str(flows),
-        store=None,
-    )
+    return start_one("call", flows, "reminder", to, from_, list(variables))
 
 
 def test_call_asks_twilio_then_the_answered_call_speaks_the_variables(

@@ -13,13 +13,13 @@ from outbound_support import (
     app_settings,
     messages,
     post_webhook,
+    start_one,
     texted,
     twilio_env,
     use_env,
     write_flows,
 )
 
-from ivr.outbound import outbound
 from ivr.sms import conversation_key
 from ivr.store import open_store
 
@@ -45,18 +45,7 @@ def flows(
 
 
 def text(flows: Path, *variables: str, to: str = PERSON, flow: str = "reminder") -> int:
-    return outbound(
-        "text",
-        flow,
-        to=to,
-        from_=OURS,
-        variables=list(variables),
-        csv_path=None,
-        rate=1.0,
-        results=None,
-        flows_dir=str(flows),
-        store=None,
-    )
+    return start_one("text", flows, flow, to, OURS, list(variables))
 
 
 def test_text_sends_the_first_question_and_the_reply_continues_the_conversation(
