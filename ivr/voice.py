@@ -180,10 +180,11 @@ async def dialed(request: Request) -> Response:
     return await _callback(request, "dial")
 
 
+@guarded
 async def transcription(request: Request) -> Response:
     """Twilio's transcription callback: fill in the text of the kept recording."""
     form = await signed_form(request)
-    sid = str(form.get("CallSid") or "")
+    sid = request.scope["ivr.call_sid"] = str(form.get("CallSid") or "")
     text = str(form.get("TranscriptionText") or "")
     url = str(form.get("RecordingUrl") or "")
     found = await run_in_threadpool(services(request).store.set_transcription, sid, url, text)
@@ -192,10 +193,11 @@ async def transcription(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@guarded
 async def status(request: Request) -> Response:
     """The call's status callback: a final status closes the session."""
     form = await signed_form(request)
-    sid = _call_sid(form)
+    sid = request.scope["ivr.call_sid"] = _call_sid(form)
     call_status = str(form.get("CallStatus") or "")
     if call_status in FINAL_STATUSES:
         svc = services(request)

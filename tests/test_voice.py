@@ -288,3 +288,20 @@ def test_mounted_in_a_programmers_own_app(flows_dir: Path, tmp_path: Path) -> No
             "http://testserver" + (gather.get("action") or ""), call_form(sid, Digits="12")
         )
         assert "Billing here." in reply.said()
+
+
+def test_a_failing_status_callback_is_logged_with_the_call(
+    app_twilio: Twilio, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sid = new_sid()
+    start(app_twilio, "menu", sid)
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("ivr.engine.close", broken)
+    with caplog.at_level(logging.ERROR, logger="ivr.voice"):
+        reply = app_twilio.post("/voice/menu/status", call_form(sid, CallStatus="completed"))
+    assert reply.status == 200
+    [record] = [r for r in caplog.records if r.name == "ivr.voice"]
+    assert sid in record.getMessage() and "state main" in record.getMessage()
