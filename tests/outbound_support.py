@@ -165,3 +165,16 @@ def start_one(
         flows_dir=str(flows),
         store=None,
     )
+
+
+def call_form_sent(to: str = PERSON, flow: str = "reminder") -> dict[str, list[str]]:
+    """The form Twilio's Calls endpoint must receive for a call from OURS with `flow`."""
+    return {
+        "To": [to],
+        "From": [OURS],
+        "Url": [f"{PUBLIC}/voice/{flow}"],
+        "Method": ["POST"],
+        "StatusCallback": [f"{PUBLIC}/voice/{flow}/status"],
+        "StatusCallbackEvent": ["completed"],
+        "StatusCallbackMethod": ["POST"],
+    }

@@ -10,10 +10,10 @@ import twilio_rest_standin as rest
 from outbound_support import (
     OURS,
     PERSON,
-    PUBLIC,
     answered,
     app_client,
     app_settings,
+    call_form_sent,
     free_port,
     messages,
     post_webhook,
@@ -50,15 +50,7 @@ def test_a_call_started_through_the_api_runs_with_its_variables(
     sid = r.json()["sid"]
     assert sid.startswith("CA") and r.json() == {"sid": sid}
     [request] = standin.posts("Calls")
-    assert request.form == {
-        "To": [PERSON],
-        "From": [OURS],
-        "Url": [f"{PUBLIC}/voice/reminder"],
-        "Method": ["POST"],
-        "StatusCallback": [f"{PUBLIC}/voice/reminder/status"],
-        "StatusCallbackEvent": ["completed"],
-        "StatusCallbackMethod": ["POST"],
-    }
+    assert request.form == call_form_sent()
     twiml = post_webhook(client, "", "/voice/reminder", answered(sid))
     assert "Hello Ann, this is Acme Plumbing about your visit on Tuesday." in said(twiml)
 

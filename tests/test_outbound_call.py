@@ -13,6 +13,7 @@ from outbound_support import (
     answered,
     app_client,
     app_settings,
+    call_form_sent,
     gather_action,
     post_webhook,
     pressed,
@@ -38,15 +39,7 @@ def test_call_asks_twilio_then_the_answered_call_speaks_the_variables(
     [request] = standin.posts("Calls")
     assert request.path == f"/2010-04-01/Accounts/{rest.ACCOUNT_SID}/Calls.json"
     assert request.user == f"{rest.ACCOUNT_SID}:{rest.AUTH_TOKEN}"
-    assert request.form == {
-        "To": [PERSON],
-        "From": [OURS],
-        "Url": [f"{PUBLIC}/voice/reminder"],
-        "Method": ["POST"],
-        "StatusCallback": [f"{PUBLIC}/voice/reminder/status"],
-        "StatusCallbackEvent": ["completed"],
-        "StatusCallbackMethod": ["POST"],
-    }
+    assert request.form == call_form_sent()
 
     with app_client(app_settings(flows, store_url)) as client:
         first = post_webhook(client, "", "/voice/reminder", answered(sid))
