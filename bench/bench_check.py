@@ -11,7 +11,7 @@ import statistics
 import sys
 import time
 
-from ivr.loader import load_flow_text
+from ivr.flow.loader import load_flow_text
 
 SIZES = (100, 1_000, 10_000)
 ROUNDS = 5

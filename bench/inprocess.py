@@ -48,8 +48,8 @@ def build(key: str, folder: str) -> tuple[App, str]:
         import apps
 
         return (apps.bare, "ivr") if key == "a" else (apps.handwritten, "tutorial")
-    from ivr.app import create_app
     from ivr.settings import Settings
+    from ivr.web.app import create_app
 
     store = f"sqlite:///{folder}/bench.sqlite3" if key == "c" else "memory://"
     flows = str(BENCH / "flows")

@@ -619,7 +619,7 @@ def flow_checks(rounds: int) -> list[CheckResult]:
     sys.path.insert(0, str(BENCH))
     import bench_check
 
-    from ivr.loader import load_flow_text
+    from ivr.flow.loader import load_flow_text
 
     results = []
     for count in bench_check.SIZES:

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from ivr.app import create_app as create_app
+    from ivr.web.app import create_app as create_app
 
 
 def __getattr__(name: str) -> Any:
     # `ivr.create_app` without making `import ivr` pull in the web stack for the CLI tools.
     if name == "create_app":
-        from ivr.app import create_app
+        from ivr.web.app import create_app
 
         return create_app
     raise AttributeError(name)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 
 def _serve(a: argparse.Namespace) -> int:
-    from ivr.server import serve
+    from ivr.web.server import serve
 
     return serve(
         flows_dir=a.flows_dir,
@@ -22,50 +22,50 @@ def _serve(a: argparse.Namespace) -> int:
 
 
 def _check(a: argparse.Namespace) -> int:
-    from ivr.checkcmd import check
+    from ivr.tools.check import check
 
     return check(a.paths or ["flows"], strict=a.strict, fmt=a.format)
 
 
 def _schema(a: argparse.Namespace) -> int:
-    from ivr.schema import schema_text
+    from ivr.flow.schema import schema_text
 
     print(schema_text())
     return 0
 
 
 def _history(a: argparse.Namespace) -> int:
-    from ivr.reports import history
+    from ivr.tools.reports import history
 
     return history(a.store, flow=a.flow, last=a.last)
 
 
 def _messages(a: argparse.Namespace) -> int:
-    from ivr.reports import messages
+    from ivr.tools.reports import messages
 
     return messages(a.store, flow=a.flow, last=a.last)
 
 
 def _simulate(a: argparse.Namespace) -> int:
-    from ivr.simulator import simulate
+    from ivr.tools.simulate import simulate
 
     return simulate(a.flow, flows_dir=a.flows, sms=a.sms, caller=a.caller, called=a.called, at=a.at)
 
 
 def _test(a: argparse.Namespace) -> int:
-    from ivr.flowtests import run_tests
+    from ivr.tools.flowtests.suite import run_tests
 
     return run_tests(a.paths, flows_dir=a.flows, junit=a.junit)
 
 
 def _graph(a: argparse.Namespace) -> int:
-    from ivr.graph import graph
+    from ivr.tools.graph import graph
 
     return graph(a.flow, flows_dir=a.flows, fmt=a.format)
 
 
 def _outbound(a: argparse.Namespace) -> int:
-    from ivr.outbound import outbound
+    from ivr.outbound.commands import outbound
 
     return outbound(
         a.command,

@@ -19,9 +19,9 @@ import twilio_rest_standin as rest
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from ivr.app import create_app
 from ivr.settings import Settings
 from ivr.store import Store, open_store
+from ivr.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token-0123456789abcdef"

@@ -13,8 +13,8 @@ import twilio_rest_standin as rest
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from ivr.app import create_app
 from ivr.settings import Settings
+from ivr.web.app import create_app
 
 PUBLIC = "https://ivr.example.com"
 OURS = "+15557654321"  # the Twilio number we call and text from
@@ -151,7 +151,7 @@ def start_one(
     command: str, flows: Path, flow: str, to: str, from_: str, variables: list[str]
 ) -> int:
     """`ivr call` or `ivr text` for one number, as the command line runs it."""
-    from ivr.outbound import outbound
+    from ivr.outbound.commands import outbound
 
     return outbound(
         command,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.loader import load_flow, load_flow_text, load_flows
-from ivr.problems import Problem
+from ivr.flow.loader import load_flow, load_flow_text, load_flows
+from ivr.flow.problems import Problem
 
 HERE = Path(__file__).parent
 BROKEN = sorted((HERE / "broken").glob("*.yaml"))

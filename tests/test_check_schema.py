@@ -11,10 +11,10 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-from ivr.loader import load_flow_text
-from ivr.problems import Problem, format_github, format_text
-from ivr.schema import _fast_state, _validators, schema, schema_text
-from ivr.yamlload import parse
+from ivr.flow.loader import load_flow_text
+from ivr.flow.problems import Problem, format_github, format_text
+from ivr.flow.schema import _fast_state, _validators, schema, schema_text
+from ivr.flow.yamlload import parse
 
 HERE = Path(__file__).parent
 FLOWS = sorted([*(HERE / "good").glob("*.yaml"), *(HERE.parent / "flows").glob("*.yaml")])

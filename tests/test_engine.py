@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ivr import actions as act
-from ivr import engine
-from ivr.model import BranchItem, Condition, Flow, Prompt, State
-from ivr.session import Session
+from ivr.engine import actions as act
+from ivr.engine import machine as engine
+from ivr.engine.session import Session
+from ivr.flow.model import BranchItem, Condition, Flow, Prompt, State
 
 NOW = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)
 
@@ -56,7 +56,7 @@ def test_branch_conditions_on_variables_and_channel() -> None:
 
 
 def test_default_failure_lines_and_default_goodbye() -> None:
-    from ivr.model import Choice
+    from ivr.flow.model import Choice
 
     states = {
         "m": State("m", say=(Prompt("say", "Pick."),), choices=(Choice(("1",), "m"),), attempts=2)

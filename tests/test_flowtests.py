@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.flowtests import run_tests
+from ivr.tools.flowtests.suite import run_tests
 
 CASES = Path(__file__).parent / "flowtests_cases"
 FLOWS = CASES / "flows"

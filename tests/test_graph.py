@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.graph import graph, mermaid_text
-from ivr.loader import load_flows
+from ivr.flow.loader import load_flows
+from ivr.tools.graph import graph, mermaid_text
 
 FLOWS = Path(__file__).parent / "flowtests_cases" / "flows"
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.hours import is_open, parse_days, parse_hours, parse_ranges
-from ivr.model import Hours
+from ivr.flow.hours import is_open, parse_days, parse_hours, parse_ranges
+from ivr.flow.model import Hours
 
 NEW_YORK = ZoneInfo("America/New_York")
 OFFICE = {

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.loader import load_flow, load_flow_text, load_flows
-from ivr.model import Condition, Dial, Flow, Gather, Prompt, Record
+from ivr.flow.loader import load_flow, load_flow_text, load_flows
+from ivr.flow.model import Condition, Dial, Flow, Gather, Prompt, Record
 
 
 def load(text: str) -> Flow:

@@ -17,8 +17,8 @@ from outbound_support import (
     said,
 )
 
-from ivr.outbound import outbound
-from ivr.outbound_bulk import Pacer, Progress
+from ivr.outbound.bulk import Pacer, Progress
+from ivr.outbound.commands import outbound
 from ivr.store import open_store
 
 PEOPLE = """\

@@ -21,7 +21,7 @@ from outbound_support import (
     start_one,
 )
 
-from ivr.outbound import outbound
+from ivr.outbound.commands import outbound
 from ivr.store import open_store
 
 

@@ -16,10 +16,10 @@ import pytest
 from starlette.applications import Starlette
 from twilio.request_validator import RequestValidator
 
-from ivr.app import create_app
-from ivr.loader import load_flows
-from ivr.phone import Call, PhoneError, Texting, WrongMove, app_transport, http_transport
+from ivr.flow.loader import load_flows
 from ivr.settings import Settings
+from ivr.tools.phone import Call, PhoneError, Texting, WrongMove, app_transport, http_transport
+from ivr.web.app import create_app
 
 FLOWS = Path(__file__).parent / "flowtests_cases" / "flows"
 TOKEN = "phone-test-token"

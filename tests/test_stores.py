@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from redis_server import start_redis
 
-from ivr.session import Session
+from ivr.engine.session import Session
 from ivr.store import MessageRecord, Store, open_store
 
 

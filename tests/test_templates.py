@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.templates import check, mistakes, names, parse, render, spell
+from ivr.flow.templates import check, mistakes, names, parse, render, spell
 
 
 @pytest.mark.parametrize(

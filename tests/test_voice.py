@@ -254,12 +254,12 @@ def test_an_unexpected_error_apologises_and_logs_flow_state_and_call(
         raise RuntimeError("disk on fire")
 
     # Fault injection: the engine fails in the middle of a call.
-    monkeypatch.setattr("ivr.engine.step", broken)
-    with caplog.at_level(logging.ERROR, logger="ivr.voice"):
+    monkeypatch.setattr("ivr.engine.machine.step", broken)
+    with caplog.at_level(logging.ERROR, logger="ivr.web.voice"):
         failed = press(twilio, reply, sid, "1")
     assert failed.status == 200
     assert failed.said().startswith("Sorry") and failed.verbs()[-1] == "Hangup"
-    [record] = [r for r in caplog.records if r.name == "ivr.voice"]
+    [record] = [r for r in caplog.records if r.name == "ivr.web.voice"]
     assert "flow menu" in record.getMessage() and "state main" in record.getMessage()
     assert sid in record.getMessage()
     # Nothing was saved from the failed step: the call is still waiting in the menu.
@@ -299,9 +299,9 @@ def test_a_failing_status_callback_is_logged_with_the_call(
     def broken(*args: object) -> object:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("ivr.engine.close", broken)
-    with caplog.at_level(logging.ERROR, logger="ivr.voice"):
+    monkeypatch.setattr("ivr.engine.machine.close", broken)
+    with caplog.at_level(logging.ERROR, logger="ivr.web.voice"):
         reply = app_twilio.post("/voice/menu/status", call_form(sid, CallStatus="completed"))
     assert reply.status == 200
-    [record] = [r for r in caplog.records if r.name == "ivr.voice"]
+    [record] = [r for r in caplog.records if r.name == "ivr.web.voice"]
     assert sid in record.getMessage() and "state main" in record.getMessage()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from ivr.session import Session
+from ivr.engine.session import Session
 
 T = TypeVar("T")
 # Given the live session (or None), return the session to save (or None to save nothing) and

@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import replace
 
-from ivr.session import Session
+from ivr.engine.session import Session
 from ivr.store.base import Change, MessageRecord, T
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from ivr.session import Session
+from ivr.engine.session import Session
 from ivr.store.base import Change, MessageRecord, T
 
 PREFIX = "ivr:"

@@ -18,7 +18,7 @@ import time
 import uuid
 from pathlib import Path
 
-from ivr.session import Session
+from ivr.engine.session import Session
 from ivr.store.base import Change, MessageRecord, T
 
 SCHEMA = """

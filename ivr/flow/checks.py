@@ -1,0 +1,302 @@
+"""The checks the schema can't express: state names, answers, hours, loops, reachability.
+
+They run on the loaded document after the schema, even when it found errors, so that a flow's
+problems all come out at once: whatever has the wrong type is skipped (the schema said so).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ivr.flow import templates
+from ivr.flow.hours import parse_hours
+from ivr.flow.problems import Level, Path, Problem, name_of, suggest
+from ivr.flow.yamlload import Document
+
+E164 = re.compile(r"\+[1-9]\d{1,14}")
+_E164_HINT = 'write +, the country code and the number, with no spaces, like "+15555550100"'
+BUILT_INS = ("caller", "called", "channel", "answer", "media")
+SPOKEN_LIMIT = 4096
+TEXT_LIMIT = 1600
+_ACTIONS = ("record", "dial", "branch", "redirect", "reject", "hangup")
+_ANSWERED = ("say", "choices", "save", "record", "dial", "redirect", "hangup")
+
+
+def _map(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def answers(key: str) -> list[str]:
+    """The answers a choice key lists: `"1, hours"` is `1` and `hours`."""
+    return [part.strip() for part in key.split(",")]
+
+
+def waits(body: dict[str, Any]) -> bool:
+    """Whether a state waits for an answer: a menu, or a `save` that isn't a recording's."""
+    return bool(body.get("choices")) or ("save" in body and not body.get("record"))
+
+
+class Checker:
+    """Runs every check over one document, collecting `problems`."""
+
+    def __init__(self, doc: Document, file: str) -> None:
+        self.doc, self.file = doc, file
+        self.problems: list[Problem] = []
+        self.states = {name: _map(body) for name, body in _map(doc.data.get("states")).items()}
+        start = doc.data.get("start")
+        self.start = start if isinstance(start, str) else next(iter(self.states), "")
+        self.hours = _map(doc.data.get("hours"))
+        self.shortcuts = _map(doc.data.get("shortcuts"))
+
+    def report(self, level: Level, path: Path, message: str, *, key: bool = False) -> None:
+        line, column = self.doc.key_at(path) if key else self.doc.at(path)
+        self.problems.append(Problem(self.file, line, column, level, message))
+
+    def run(self) -> list[Problem]:
+        if "start" in self.doc.data:
+            self.check_target(("start",), self.doc.data["start"])
+        for key, target in self.shortcuts.items():
+            self.check_target(("shortcuts", key), target)
+        self.check_answers(("shortcuts",), "`shortcuts`", self.shortcuts)
+        for name, raw in self.hours.items():  # the schema speaks for a missing timezone
+            mistakes = parse_hours(name, raw)[1] if "timezone" in _map(raw) else []
+            for where, message in mistakes:
+                self.report("error", ("hours", name, *where), f"hours `{name}`: {message}")
+        for name, body in self.states.items():
+            self.check_state(name, body, ("states", name))
+        self.check_loops()
+        self.check_reachable()
+        self.check_templates()
+        return self.problems
+
+    def check_target(self, path: Path, target: object) -> None:
+        if isinstance(target, str) and target not in self.states:
+            if path[0] != "states":
+                what = f"the shortcut `{path[1]}`" if len(path) > 1 else "`start`"
+            elif path[-2] == "choices":
+                what = f"the choice `{path[-1]}` of state `{path[1]}`"
+            else:
+                what = name_of(path)
+            hint = suggest(target, self.states, "the states are")
+            message = f"{what} goes to `{target}`, but no state has that name: {hint}"
+            self.report("error", path, message)
+
+    def check_answers(self, path: Path, where: str, keys: Iterable[str]) -> None:
+        seen: dict[str, str] = {}
+        for key in keys:
+            for answer in answers(key):
+                if not answer:
+                    message = f"`{key}` in {where} has an empty answer: remove the extra comma"
+                    self.report("error", (*path, key), message, key=True)
+                elif answer.lower() in seen:
+                    other = seen[answer.lower()]
+                    line = self.doc.key_at((*path, other))[0]
+                    message = (
+                        f"the answer `{answer}` is in two choices of {where} (also in `{other}` "
+                        f"on line {line}): an answer can choose only one state"
+                    )
+                    self.report("error", (*path, key), message, key=True)
+                else:
+                    seen[answer.lower()] = key
+
+    def check_state(self, name: str, body: dict[str, Any], base: Path) -> None:
+        choices = _map(body.get("choices"))
+        for key, target in choices.items():
+            if isinstance(target, str) and target not in self.states:  # the usual case, quickly
+                self.check_target((*base, "choices", key), target)
+        self.check_answers((*base, "choices"), f"state `{name}`", choices)
+        for key in ("next", "fail", "if_no_answer"):
+            if key in body:
+                self.check_target((*base, key), body[key])
+        doing = [key for key in _ACTIONS if body.get(key) not in (None, False)]
+        doing = (["choices" if choices else "save"] if waits(body) else []) + doing
+        if len(doing) > 1:
+            message = (
+                f"state `{name}` has both `{doing[0]}` and `{doing[1]}`: a state does one of "
+                "these (wait for an answer, record, dial, branch, redirect, reject, hang up); "
+                "split it in two"
+            )
+            self.report("error", (*base, doing[1]), message, key=True)
+        for key, needs in (("valid", "save"), ("if_no_answer", "dial")):
+            if key in body and needs not in body:
+                message = f"`{key}` in state `{name}` does nothing without `{needs}`"
+                self.report("error", (*base, key), message, key=True)
+        said = body.get("say")
+        said = [_map(i).get("say") if isinstance(i, dict) else i for i in _list(said) or [said]]
+        length = sum(len(text) for text in said if isinstance(text, str))
+        if length > TEXT_LIMIT:
+            message = f"state `{name}` says {length:,} characters: a text message holds at most"
+            self.report("warning", (*base, "say"), f"{message} {TEXT_LIMIT:,}; split it")
+        if "valid" in body:
+            self.check_pattern((*base, "valid"), body["valid"], f"`valid` in state `{name}`")
+        if "dial" in body:
+            self.check_dial((*base, "dial"), body["dial"], name)
+        items = _list(body.get("branch"))
+        for i, item in enumerate(items):
+            where = (*base, "branch", i)
+            if isinstance(item, dict):
+                self.check_target((*where, "next"), item.get("next"))
+                self.check_condition((*where, "if"), item.get("if"), name)
+                if "if" not in item and i < len(items) - 1:
+                    message = f"the otherwise item (no `if`) of `branch` in state `{name}` must"
+                    self.report("error", where, f"{message} be last: the items after it never run")
+
+    def check_dial(self, path: Path, dial: object, name: str) -> None:
+        if isinstance(dial, dict):
+            path, dial = (*path, "number"), dial.get("number")
+        for i, number in enumerate(dial if isinstance(dial, list) else [dial]):
+            if isinstance(number, str) and not E164.fullmatch(number):
+                message = f"`{number}` in `dial` of state `{name}` is not a number in international"
+                where = (*path, i) if isinstance(dial, list) else path
+                self.report("error", where, f"{message} format: {_E164_HINT}")
+
+    def check_pattern(self, path: Path, pattern: object, what: str) -> None:
+        if isinstance(pattern, str):
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                why = f"{error.msg} (at character {(error.pos or 0) + 1})"
+                self.report("error", path, f"{what} is not a regular expression: {why}")
+
+    def check_condition(self, path: Path, test: object, name: str) -> None:
+        if not isinstance(test, dict):
+            return
+        for kind in ("open", "closed"):
+            hours = test.get(kind)
+            if isinstance(hours, str) and hours not in self.hours:
+                hint = suggest(hours, self.hours, "the hours are") if self.hours else "add it"
+                message = f"`{kind}: {hours}` in state `{name}` names no entry of `hours`: {hint}"
+                self.report("error", (*path, kind), message)
+        self.check_pattern((*path, "matches"), test.get("matches"), f"`matches` in state `{name}`")
+
+    def edges(self, body: dict[str, Any], *, all_kinds: bool = True) -> Iterator[str]:
+        """The states a state can go to (only `next` and `branch` when not `all_kinds`)."""
+        found = [_map(item).get("next") for item in _list(body.get("branch"))] + [body.get("next")]
+        if all_kinds:
+            found += list(_map(body.get("choices")).values())
+            found += [body.get("fail"), body.get("if_no_answer")]
+        return (target for target in found if isinstance(target, str) and target in self.states)
+
+    def check_loops(self) -> None:
+        # Only states that pass straight on can spin: a wait, a recording or a call breaks a loop.
+        stops = ("record", "dial", "redirect", "reject", "hangup")
+        graph = {
+            name: list(dict.fromkeys(self.edges(body, all_kinds=False)))
+            for name, body in self.states.items()
+            if not waits(body) and all(body.get(key) in (None, False) for key in stops)
+        }
+        for loop in _loops({name: [t for t in ts if t in graph] for name, ts in graph.items()}):
+            shown = " → ".join(f"`{name}`" for name in [*loop, loop[0]])
+            message = (
+                f"these states go round forever without waiting for the caller: {shown}; make "
+                "one of them wait for an answer (`choices` or `save`) or end"
+            )
+            self.report("error", ("states", loop[0]), message, key=True)
+
+    def check_reachable(self) -> None:
+        if self.start not in self.states:
+            return
+        # A state is reached "quiet" while nothing was said or asked on the way from the start
+        # (only `set` and `branch`), "loud" after: `reject` needs quiet, as Twilio can only
+        # refuse a call that hasn't been answered.
+        seen, todo = {(self.start, False)}, [(self.start, False)]
+        while todo:
+            name, loud = todo.pop()
+            body = self.states[name]
+            loud = loud or any(body.get(key) for key in _ANSWERED)
+            found = list(self.edges(body))
+            if waits(body):  # shortcuts work in every waiting state
+                found += [t for t in self.shortcuts.values() if isinstance(t, str)]
+            fresh = [(t, loud) for t in found if t in self.states and (t, loud) not in seen]
+            seen.update(fresh)
+            todo += fresh
+        reached = {name for name, _ in seen}
+        for name, body in self.states.items():
+            if name not in reached:
+                message = (
+                    f"state `{name}` is never reached: no `next`, choice, branch or shortcut leads "
+                    f"to it from the start state `{self.start}`"
+                )
+                self.report("warning", ("states", name), message, key=True)
+            elif body.get("reject") and "say" in body:
+                message = f"`reject` after a prompt in state `{name}`: a refused call hears nothing"
+                message += ", so remove `say`"
+                self.report("error", ("states", name, "reject"), message, key=True)
+            elif body.get("reject") and (name, True) in seen:
+                message = (
+                    f"`reject` in state `{name}` can come after the call was answered: a call can "
+                    "only be refused as the first thing it does, before anything is said or asked"
+                )
+                self.report("error", ("states", name, "reject"), message, key=True)
+
+    def texts(self) -> Iterator[tuple[Path, str]]:
+        """Every text a template can be in that has a template or is long, with its path."""
+        for name, body in self.states.items():
+            for key, value in _map(body.get("set")).items():
+                yield ("states", name, "set", key), value
+            for key in ("say", "no_input", "no_match"):
+                value = body.get(key)
+                for i, item in enumerate(value) if isinstance(value, list) else [(-1, value)]:
+                    text = item.get("say") if isinstance(item, dict) else item
+                    if isinstance(text, str) and ("{{" in text or len(text) > SPOKEN_LIMIT):
+                        yield ("states", name, key, *([i] if i >= 0 else [])), text
+
+    def check_templates(self) -> None:
+        known = {*BUILT_INS, *_map(self.doc.data.get("vars"))}
+        for body in self.states.values():
+            known.update(_map(body.get("set")))
+            known.update([body["save"]] if isinstance(body.get("save"), str) else [])
+        help_text = self.doc.data.get("help")
+        if isinstance(help_text, str):
+            # HELP is answered outside any conversation: only the flow's vars and the numbers.
+            outside = {"caller", "called", "channel", *_map(self.doc.data.get("vars"))}
+            for message in templates.check(help_text, outside):
+                self.report("warning", ("help",), f"{message} (`help`)")
+        for path, text in self.texts():
+            where = f"`{path[2]}` of state `{path[1]}`"
+            for message in templates.check(text, known) if isinstance(text, str) else ():
+                self.report("warning", path, f"{message} ({where})")
+            if isinstance(text, str) and len(text) > SPOKEN_LIMIT and path[2] != "set":
+                message = f"a prompt of {len(text):,} characters in {where}: Twilio says at most"
+                self.report("warning", path, f"{message} {SPOKEN_LIMIT:,}; split it")
+        for name, body in self.states.items():
+            for i, item in enumerate(_list(body.get("branch"))):
+                var = _map(_map(item).get("if")).get("var")
+                if isinstance(var, str) and var not in known:
+                    message = f"the condition in state `{name}` tests `{var}`, which nothing sets"
+                    self.report("warning", ("states", name, "branch", i, "if", "var"), message)
+
+
+def _loops(graph: dict[str, list[str]]) -> list[list[str]]:
+    """The cycles a depth-first walk finds: each once, in order, from where it closes."""
+    done: set[str] = set()
+    found: list[list[str]] = []
+    for root in graph:
+        if root in done:
+            continue
+        path, todo = [root], [iter(graph[root])]
+        on_path = {root}
+        while todo:
+            child = next(todo[-1], None)
+            if child is None:
+                done.add(path[-1])
+                on_path.discard(path.pop())
+                todo.pop()
+            elif child in on_path:
+                found.append(path[path.index(child) :])
+            elif child not in done:
+                path.append(child)
+                on_path.add(child)
+                todo.append(iter(graph[child]))
+    return found
+
+
+def check(doc: Document, file: str) -> list[Problem]:
+    """Every problem the schema can't see, as `Problem`s (errors and warnings)."""
+    return Checker(doc, file).run()

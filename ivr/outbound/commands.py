@@ -1,0 +1,105 @@
+"""`ivr call` and `ivr text`: start calls and text conversations through Twilio's REST API.
+
+One number with `--to`, or every row of a CSV with `--csv`. Refusals are one line on stderr and
+exit status 2, with nothing sent; a CSV run exits 1 when some rows were not sent.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ivr.flow.loader import load_flows
+from ivr.flow.model import Flow
+from ivr.flow.problems import format_text
+from ivr.outbound.bulk import default_results, read_rows, run_bulk
+from ivr.outbound.rest import Refused, make_client
+from ivr.outbound.start import Sender, check_number, parse_variables
+from ivr.settings import Settings
+from ivr.store import open_store
+
+
+def outbound(
+    command: str,
+    flow: str,
+    *,
+    to: str | None,
+    from_: str | None,
+    variables: Sequence[str],
+    csv_path: str | None,
+    rate: float,
+    results: str | None,
+    flows_dir: str,
+    store: str | None,
+) -> int:
+    """Run `ivr call` (command "call") or `ivr text` (command "text"); the exit status."""
+    what = "calls" if command == "call" else "texts"
+    try:
+        if (to is None) == (csv_path is None):
+            raise Refused("give either --to NUMBER or --csv FILE", "usage")
+        if not from_:
+            raise Refused("--from is required: the Twilio number to call or text from", "usage")
+        if rate <= 0:
+            raise Refused("--rate must be more than 0 (sends per second)", "usage")
+        defaults = parse_variables(variables)
+        check_number(from_, "the 'from'")
+        settings = Settings.from_env(store=store)
+        if settings.store.startswith("memory:"):
+            # What this process saves must outlive it: the server picks it up when they answer.
+            raise Refused(
+                "the memory store ends with this command, so the server would never see the "
+                "conversation: use the store `ivr serve` uses (--store or IVR_STORE)",
+                "usage",
+            )
+        if command == "call" and not settings.public_url:
+            raise Refused(
+                "IVR_PUBLIC_URL is not set: Twilio needs the public https address of "
+                "the server running `ivr serve` to fetch the flow when the call is "
+                "answered",
+                "no_public_url",
+            )
+        found = _load(flows_dir, flow)
+        rows = read_rows(csv_path) if csv_path else []
+        sender = Sender(settings, open_store(settings.store), make_client(settings))
+        start = sender.call if command == "call" else sender.text
+
+        def send(number: str, values: Mapping[str, str]) -> str:
+            return start(found, number, from_, values)
+
+        if csv_path:
+            return run_bulk(
+                rows,
+                send,
+                results or default_results(csv_path),
+                rate=rate,
+                what=what,
+                defaults=defaults,
+            )
+        assert to is not None
+        print(send(to, defaults))
+        return 0
+    except Refused as refused:
+        print(f"error: {refused.message}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the store or the file system; still one line, not a traceback
+        print(
+            f"error: the {what} could not be started: {type(exc).__name__}: {exc}", file=sys.stderr
+        )
+        return 1
+
+
+def _load(flows_dir: str, name: str) -> Flow:
+    flows, problems = load_flows([flows_dir])
+    errors = [p for p in problems if p.level == "error" and Path(p.file).stem == name]
+    if errors:
+        raise Refused(
+            f"flow {name!r} has errors; fix them first:\n{format_text(errors)}", "flow_errors"
+        )
+    found = flows.get(name)
+    if found is None:
+        known = ", ".join(sorted(flows)) or "none"
+        raise Refused(
+            f"no flow named {name!r} in {flows_dir} (flows there: {known})", "unknown_flow"
+        )
+    return found

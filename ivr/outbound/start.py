@@ -1,0 +1,182 @@
+"""Starting one conversation: a call placed through Twilio, or a text conversation begun.
+
+Shared by the command line and the HTTP API. A call's variables are saved in the store under
+the CallSid before Twilio rings anyone, so the voice webhook finds them when the call is
+answered; they never travel in a URL. A text conversation is run to its first wait here and
+its first texts are sent through the REST API; the reply continues it through `/sms/FLOW`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from twilio.rest import Client
+
+from ivr.engine import actions as act
+from ivr.engine import machine as engine
+from ivr.engine.session import Session
+from ivr.flow.model import Flow
+from ivr.outbound.rest import Refused, cancel_call, create_call, send_message
+from ivr.settings import Settings
+from ivr.store.base import Store
+from ivr.web.sms import conversation_key, new_conversation
+from ivr.web.twiml import split_sms
+from ivr.web.webhook import now
+
+log = logging.getLogger("ivr.outbound.commands")
+
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Set by the engine for every conversation: a variable of the same name would be overwritten.
+RESERVED = ("caller", "called", "channel", "answer")
+
+
+def check_number(number: str, role: str) -> str:
+    number = number.strip()
+    if not E164.fullmatch(number):
+        raise Refused(
+            f"{role} number {number!r} is not in E.164 form: write it as + then "
+            "the country code and number, digits only (e.g. +15551234567)",
+            "invalid_number",
+        )
+    return number
+
+
+def check_variables(variables: Mapping[str, str]) -> dict[str, str]:
+    for name in variables:
+        if not NAME.fullmatch(name):
+            raise Refused(
+                f"variable name {name!r} is not valid: use letters, digits and _, "
+                "not starting with a digit",
+                "bad_variable",
+            )
+        if name in RESERVED:
+            raise Refused(
+                f"variable {name!r} is set by the engine for every conversation; pick another name",
+                "bad_variable",
+            )
+    return {name: str(value) for name, value in variables.items()}
+
+
+def parse_variables(items: Sequence[str]) -> dict[str, str]:
+    """`NAME=VALUE` items, as given to `--var`."""
+    found: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise Refused(f"--var {item!r}: write it as NAME=VALUE", "bad_variable")
+        found[name.strip()] = value
+    return check_variables(found)
+
+
+@dataclass
+class Sender:
+    settings: Settings
+    store: Store
+    client: Client
+
+    def call(self, flow: Flow, to: str, from_: str, variables: Mapping[str, str]) -> str:
+        """Place a call that runs `flow` when answered; the new CallSid."""
+        to, from_ = check_number(to, "the 'to'"), check_number(from_, "the 'from'")
+        variables = check_variables(variables)
+        public = self.settings.public_url
+        if not public:
+            raise Refused(
+                "IVR_PUBLIC_URL is not set: Twilio needs the public https address of "
+                "this server to fetch the flow when the call is answered",
+                "no_public_url",
+                502,
+            )
+        # The server may not have seen this version of the flow yet: let it find it.
+        self.store.keep_flow(flow.name, flow.version, flow.source)
+        url = f"{public}/voice/{quote(flow.name)}"
+        sid = create_call(self.client, to, from_, url, f"{url}/status")
+        preset = Session(
+            key=sid,
+            flow=flow.name,
+            version=flow.version,
+            channel="voice",
+            caller=to,
+            called=from_,
+            state="",
+            started=time.time(),
+            vars={**variables, "caller": to, "called": from_, "channel": "voice"},
+        )
+
+        def prepare(before: Session | None) -> tuple[Session | None, bool]:
+            if before is not None:  # answered before we got here: too late for variables
+                return None, False
+            return preset, True
+
+        try:
+            saved = self.store.update(sid, prepare, self.settings.voice_session_ttl)
+        except Exception as exc:
+            cancel_call(self.client, sid)
+            raise Refused(
+                f"the call to {to} was canceled: its variables could not be saved ({exc})",
+                "store_error",
+                500,
+            ) from exc
+        if not saved:
+            log.warning("call %s was answered before its variables were saved", sid)
+        return sid
+
+    def text(self, flow: Flow, to: str, from_: str, variables: Mapping[str, str]) -> str:
+        """Start a text conversation: send what `flow` says up to its first wait."""
+        to, from_ = check_number(to, "the 'to'"), check_number(from_, "the 'from'")
+        variables = check_variables(variables)
+        if self.store.opted_out(to):
+            raise Refused(
+                f"{to} texted STOP and has opted out of texts: not texting it (it can "
+                "text START to opt back in)",
+                "opted_out",
+                422,
+            )
+        self.store.keep_flow(flow.name, flow.version, flow.source)
+        at = now()
+        lookup = conversation_key(from_, to)
+        fresh = new_conversation(flow, from_, to, at, variables)
+        session, outputs = engine.step(flow, fresh, engine.Event("start"), at)
+        for out in outputs:
+            if isinstance(out, engine.Log):
+                log.warning("%s (flow %s, conversation %s)", out.message, flow.name, lookup)
+        texts = [part for o in outputs if isinstance(o, act.Message) for part in split_sms(o.text)]
+        if not texts:
+            raise Refused(
+                f"flow {flow.name!r} says nothing before it waits for an answer, so "
+                f"there is no text to send to {to}",
+                "nothing_to_send",
+                422,
+            )
+        ttl = flow.sms_session_timeout
+        # A conversation under way with this number is replaced: the new one is what they see.
+        self.store.update(
+            lookup, lambda b: (engine.close(b, "replaced", at) if b else None, 0), ttl
+        )
+        self.store.update(lookup, lambda _: (session, 0), ttl)
+        sids: list[str] = []
+        try:
+            for body in texts:
+                sids.append(send_message(self.client, to, from_, body))
+        except Refused as refused:
+            # They never got the question (or all of it): their next text is no answer to it.
+            self._close(lookup, session.key, ttl)
+            if refused.twilio_code == 21610:
+                self.store.set_opt_out(to, from_, True)
+            if sids:
+                refused.message += f" (after {len(sids)} of {len(texts)} parts were sent)"
+            raise
+        return sids[0]
+
+    def _close(self, lookup: str, key: str, ttl: float) -> None:
+        def close(before: Session | None) -> tuple[Session | None, int]:
+            if before is None or before.key != key:
+                return None, 0
+            return engine.close(before, "error", now()), 0
+
+        self.store.update(lookup, close, ttl)

@@ -1,0 +1,262 @@
+"""`ivr simulate`: call or text a flow in the terminal, with the real app in-process.
+
+The app runs on a memory store with a random auth token, and the phone of `ivr.phone` plays
+Twilio's side of it, signatures and all: what a flow does here is what it does on a real line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import secrets
+import sys
+import time
+import zoneinfo
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TextIO
+
+from ivr.engine.session import Session
+from ivr.flow.loader import load_flows
+from ivr.flow.model import Flow
+from ivr.flow.problems import format_text, has_errors
+from ivr.settings import Settings
+from ivr.store import Store
+from ivr.tools.phone import Call, PhoneError, Texting, WrongMove, app_transport
+from ivr.web.app import create_app
+from ivr.web.webhook import Services
+
+MOVES = (
+    "keys like 1 or 1234#, silence, say WORDS, record [SECONDS] [WORDS], "
+    "dial answered|busy|no-answer|failed, hangup"
+)
+QUIET_VARS = {"caller", "called", "channel", "answer"}
+_AT = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?")
+
+
+def local_time(text: str, flow: Flow | None) -> dt.datetime | None:
+    """`2026-12-01 10:00` as a moment: in the timezone of the flow's first `hours` (else UTC)
+    unless it carries its own offset; None if it isn't a time."""
+    if not _AT.match(text):
+        return None
+    try:
+        at = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None:  # the flow's opening hours are the natural clock to write in
+        zones = [h.timezone for h in flow.hours.values()] if flow else []
+        at = at.replace(tzinfo=zoneinfo.ZoneInfo(zones[0]) if zones else dt.UTC)
+    return at
+
+
+class Sandbox:
+    """The real app in-process on a memory store, reached through the phone.
+
+    `at` sets the clock the flows see (for opening hours); it runs on from there.
+    """
+
+    def __init__(self, flows: Mapping[str, Flow], at: dt.datetime | None = None) -> None:
+        self.token = secrets.token_hex(16)
+        settings = Settings(flows_dir="", store="memory://", auth_token=self.token)
+        self.app = create_app(settings, flows=flows)
+        self.services: Services = self.app.state.services
+        self.store: Store = self.services.store
+        if at is not None:
+            began = time.monotonic()
+            self.services.clock = lambda: at + dt.timedelta(seconds=time.monotonic() - began)
+        self.transport = app_transport(self.app, raise_server_exceptions=False)
+
+    def call(
+        self, flow: str, caller: str, called: str, variables: Mapping[str, str] | None = None
+    ) -> Call:
+        """A call to `flow`; with `variables`, a call the flow places, as `ivr call` does."""
+        outbound = bool(variables)
+        call = Call(self.transport, flow, caller, called, token=self.token, outbound=outbound)
+        found = self.services.registry.current(flow)
+        if variables and found is not None:
+            # `ivr call --var` keeps the variables under the CallSid before Twilio rings.
+            preset = Session(
+                key=call.sid,
+                flow=flow,
+                version=found.version,
+                channel="voice",
+                caller=caller,
+                called=called,
+                vars=dict(variables),
+            )
+            ttl = self.services.settings.voice_session_ttl
+            self.store.update(call.sid, lambda _: (preset, None), ttl)
+        return call
+
+    def texting(self, flow: str, caller: str, called: str) -> Texting:
+        return Texting(self.transport, flow, caller, called, token=self.token)
+
+    def session(self, line: Call | Texting) -> Session | None:
+        """The conversation as the server keeps it: the live one, else the latest ended."""
+        lookup = line.sid if isinstance(line, Call) else line.lookup
+        live = self.store.load(lookup)
+        if live is not None:
+            return live
+        for past in self.store.history(flow=line.flow, last=10_000):  # newest first
+            if past.key == lookup or past.key.startswith(lookup + ":"):
+                return past
+        return None
+
+    def close(self) -> None:
+        self.transport.close()
+        self.store.close()
+
+
+class _OneLine(logging.Formatter):
+    # The server's own log lines, shown as notes between the turns, never as tracebacks.
+    def format(self, record: logging.LogRecord) -> str:
+        return f"  ({record.levelname.lower()}: {record.getMessage()})"
+
+
+def _moves(stream: TextIO) -> Iterator[str]:
+    """The caller's moves, one a line; echoed when they come from a pipe, so output reads."""
+    if stream.isatty():
+        while True:
+            try:
+                yield input("> ")
+            except EOFError:
+                print()
+                return
+    for line in stream:
+        print(f"> {line.rstrip()}")
+        yield line.rstrip("\r\n")
+
+
+def _play(call: Call, move: str) -> bool:
+    """Make one move on the call; False when it isn't a move at all."""
+    word, _, rest = move.strip().partition(" ")
+    rest = rest.strip()
+    if word and all(k in "0123456789*#" for k in word) and not rest:
+        call.press(word)
+    elif word == "silence" and not rest:
+        call.silence()
+    elif word == "say" and rest:
+        call.say(rest)
+    elif word == "record":
+        seconds, _, words = rest.partition(" ")
+        if seconds and not seconds.isdigit():
+            seconds, words = "", rest
+        call.record(int(seconds or 5), words.strip())
+    elif word == "dial" and rest:
+        call.dial(rest)
+    elif word == "hangup" and not rest:
+        call.hangup()
+    else:
+        return False
+    return True
+
+
+class _Screen:
+    """What the terminal shows after each turn: what was heard, the state, what changed."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.shown: dict[str, str] = {}
+
+    def turn(self, line: Call | Texting, heard: list[str], notes: list[str]) -> None:
+        for text in heard:
+            print(f"  {text}")
+        if isinstance(line, Texting) and not heard:
+            print("  (no reply)")
+        for note in notes:
+            print(f"  ({note})")
+        session = self.sandbox.session(line)
+        if session is None:
+            return
+        for name, value in session.vars.items():
+            if name not in QUIET_VARS and self.shown.get(name) != value:
+                print(f"  ({name} = {value!r})")
+        self.shown = dict(session.vars)
+        if session.ended:
+            again = "; the next text starts afresh" if isinstance(line, Texting) else ""
+            print(f"[{session.state}] the conversation has ended ({session.outcome}){again}")
+        elif isinstance(line, Call):
+            print(f"[{session.state}] waiting for {line.waiting}")
+        else:
+            print(f"[{session.state}] waiting for a text")
+
+
+def _call(sandbox: Sandbox, flow: Flow, caller: str, called: str, moves: Iterator[str]) -> int:
+    print(f"Calling {flow.name} from {caller} to {called}. Moves: {MOVES}.")
+    call = sandbox.call(flow.name, caller, called)
+    screen = _Screen(sandbox)
+    call.start()
+    screen.turn(call, call.heard, call.notes)
+    while not call.ended:
+        move = next(moves, None)
+        if move is None:
+            break
+        try:
+            played = _play(call, move)
+        except WrongMove as exc:
+            print(f"  ({exc})")
+            continue
+        if not played:
+            if move.strip():
+                print(f"  (not a move: {move.strip()!r}; try {MOVES})")
+            continue
+        screen.turn(call, call.heard, call.notes)
+    if not call.ended:
+        print("  (end of input: the caller hangs up)")
+        call.hangup()
+    return 0
+
+
+def _text(sandbox: Sandbox, flow: Flow, caller: str, called: str, moves: Iterator[str]) -> int:
+    print(f"Texting {flow.name} from {caller} to {called}. Each line is a text.")
+    texting = sandbox.texting(flow.name, caller, called)
+    screen = _Screen(sandbox)
+    for move in moves:
+        if move.strip():
+            screen.turn(texting, texting.send(move), [])
+    return 0
+
+
+def load_one(flows_dir: str, flow: str) -> dict[str, Flow] | None:
+    """The flows of `flows_dir` if `flow` is among them; else say why not and return None."""
+    flows, problems = load_flows([flows_dir])
+    mine = [p for p in problems if Path(p.file).stem == flow]
+    if mine:  # its warnings too: the author is looking at this flow now
+        print(format_text(mine), file=sys.stderr)
+    if flow in flows:
+        return flows
+    if not has_errors(mine):
+        known = ", ".join(sorted(flows)) or "none"
+        print(f"error: no flow named {flow!r} in {flows_dir} (flows: {known})", file=sys.stderr)
+    return None
+
+
+def simulate(
+    flow: str, *, flows_dir: str, sms: bool, caller: str, called: str, at: str | None = None
+) -> int:
+    """Run `flow` in the terminal: moves (or texts) from standard input, one a line.
+
+    `at` sets the clock the flow sees, e.g. "2026-12-01 10:00" in its hours' timezone.
+    """
+    flows = load_one(flows_dir, flow)
+    if flows is None:
+        return 1
+    moment = local_time(at, flows[flow]) if at else None
+    if at and moment is None:
+        print(f'error: --at {at!r} is not a time like "2026-12-01 10:00"', file=sys.stderr)
+        return 1
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_OneLine())
+    logger = logging.getLogger("ivr")
+    logger.addHandler(handler)
+    sandbox = Sandbox(flows, at=moment)
+    try:
+        run = _text if sms else _call
+        return run(sandbox, flows[flow], caller, called, _moves(sys.stdin))
+    except PhoneError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        logger.removeHandler(handler)
+        sandbox.close()

@@ -1,0 +1,127 @@
+"""The SMS webhook: keywords first (STOP, START, HELP), then the conversation of the number pair."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Literal
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ivr.engine import machine as engine
+from ivr.engine.answers import normalize
+from ivr.engine.session import Session
+from ivr.flow.model import Flow
+from ivr.flow.templates import render as render_template
+from ivr.web import twiml as render
+from ivr.web.webhook import StepResult, advance, current_flow, now, run_step, services, signed_form
+
+log = logging.getLogger("ivr.web.sms")
+
+STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit"}
+START_WORDS = {"start", "unstop"}
+HELP_WORDS = {"help", "info"}
+DEFAULT_HELP = "Reply STOP to stop receiving messages."
+SORRY = "Sorry, something went wrong on our side. Please try again later."
+
+
+def conversation_key(ours: str, theirs: str) -> str:
+    return f"sms:{ours}:{theirs}"
+
+
+def new_conversation(
+    flow: Flow, ours: str, theirs: str, at: dt.datetime, variables: Mapping[str, str] = {}
+) -> Session:
+    """A fresh text conversation between one of our numbers and a texter."""
+    lookup = conversation_key(ours, theirs)
+    return Session(
+        key=f"{lookup}:{at.timestamp():.6f}",
+        flow=flow.name,
+        version=flow.version,
+        channel="sms",
+        caller=theirs,
+        called=ours,
+        vars={**variables, "caller": theirs, "called": ours, "channel": "sms"},
+    )
+
+
+def twiml(messages: list[str]) -> Response:
+    return Response(render.sms(messages), media_type="application/xml")
+
+
+def _media(form: FormData) -> tuple[str, ...]:
+    try:
+        count = int(str(form.get("NumMedia") or "0"))
+    except ValueError:
+        count = 0
+    urls = (str(form.get(f"MediaUrl{i}") or "") for i in range(min(count, 10)))
+    return tuple(u for u in urls if u)
+
+
+async def incoming(request: Request) -> Response:
+    """`POST /sms/{flow}`: a text arrives."""
+    form = await signed_form(request)
+    flow = current_flow(request)
+    svc = services(request)
+    theirs, ours = str(form.get("From") or ""), str(form.get("To") or "")
+    body = str(form.get("Body") or "")
+    media = _media(form)
+    lookup = conversation_key(ours, theirs)
+    word = normalize(body)
+
+    if word in STOP_WORDS:
+        await run_in_threadpool(svc.store.set_opt_out, theirs, ours, True)
+
+        def stop(before: Session | None) -> StepResult:
+            return (engine.close(before, "stop", now()) if before else None), [], None
+
+        await advance(request, lookup, flow.sms_session_timeout, stop)
+        log.info("%s opted out of texts from %s", theirs, ours)
+        return twiml([])
+    opted_out = await run_in_threadpool(svc.store.opted_out, theirs, ours)
+    # YES opts back in only a number that opted out: elsewhere it is an answer like any other.
+    if word in START_WORDS or (word == "yes" and opted_out):
+        await run_in_threadpool(svc.store.set_opt_out, theirs, ours, False)
+        log.info("%s opted back in to texts from %s", theirs, ours)
+        return twiml([])
+    if word in HELP_WORDS:
+        numbers = {"caller": theirs, "called": ours, "channel": "sms"}
+        return twiml([render_template(flow.help or DEFAULT_HELP, {**flow.vars, **numbers})])
+    if opted_out:
+        # Twilio refuses to text a number that opted out; answering would only fail.
+        log.info("ignored a text from %s, who opted out of %s", theirs, ours)
+        return twiml([])
+
+    def on_text(before: Session | None) -> StepResult:
+        if before is None:
+            session = new_conversation(flow, ours, theirs, now())
+            return run_step(
+                svc.registry, session, engine.Event("start", text=body, input="text", media=media)
+            )
+        kind: Literal["record", "answer"] = "record" if before.waiting == "record" else "answer"
+        return run_step(
+            svc.registry, before, engine.Event(kind, text=body, input="text", media=media)
+        )
+
+    try:
+        outcome = await advance(request, lookup, flow.sms_session_timeout, on_text)
+    except Exception:
+        found = await run_in_threadpool(svc.store.load, lookup)
+        log.exception(
+            "sms webhook failed (flow %s, state %s, conversation %s)",
+            flow.name,
+            found.state if found else "?",
+            lookup,
+        )
+        return twiml([SORRY])
+    if outcome.flow is None:
+        return twiml([SORRY])
+    return twiml(
+        render.sms_actions(
+            o for o in outcome.outputs if not isinstance(o, engine.KeepMessage | engine.Log)
+        )
+    )
