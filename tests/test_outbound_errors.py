@@ -8,9 +8,9 @@ import pytest
 import twilio_rest_standin as rest
 from outbound_support import OURS, free_port
 
+from ivr.engine.session import conversation_key
 from ivr.outbound.commands import outbound
 from ivr.store import open_store
-from ivr.web.sms import conversation_key
 
 DOCS = "https://www.twilio.com/docs/errors"
 

@@ -20,8 +20,8 @@ from outbound_support import (
     write_flows,
 )
 
+from ivr.engine.session import conversation_key
 from ivr.store import open_store
-from ivr.web.sms import conversation_key
 
 LONG = """\
 states:

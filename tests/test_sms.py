@@ -6,7 +6,7 @@ from typing import Any
 
 from conftest import Twilio, sign, sms_form
 
-from ivr.web.twiml import split_sms
+from ivr.engine.actions import split_sms
 
 
 def text(

@@ -88,3 +88,20 @@ class Message:
 
 
 Action = Say | Play | Pause | Gather | RecordAudio | Connect | Redirect | Hangup | Reject | Message
+
+
+SMS_LIMIT = 1600
+
+
+def split_sms(text: str, limit: int = SMS_LIMIT) -> list[str]:
+    """Cut a long reply into parts of at most `limit` characters, at spaces where possible."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind(" ", 0, limit + 1)
+        if cut <= limit // 2:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        parts.append(text)
+    return parts

@@ -6,9 +6,14 @@ and from JSON. Nothing here knows about HTTP, TwiML or databases.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ivr.flow.model import Flow
 
 Channel = Literal["voice", "sms"]
 # What the conversation waits for: an answer, a recording, the end of a dial, or nothing yet.
@@ -78,3 +83,23 @@ class Session:
 _FIELDS = tuple(f.name for f in fields(Session))
 _FIELD_NAMES = frozenset(_FIELDS)
 _encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def conversation_key(ours: str, theirs: str) -> str:
+    return f"sms:{ours}:{theirs}"
+
+
+def new_conversation(
+    flow: Flow, ours: str, theirs: str, at: dt.datetime, variables: Mapping[str, str] = {}
+) -> Session:
+    """A fresh text conversation between one of our numbers and a texter."""
+    lookup = conversation_key(ours, theirs)
+    return Session(
+        key=f"{lookup}:{at.timestamp():.6f}",
+        flow=flow.name,
+        version=flow.version,
+        channel="sms",
+        caller=theirs,
+        called=ours,
+        vars={**variables, "caller": theirs, "called": ours, "channel": "sms"},
+    )

@@ -19,14 +19,13 @@ from twilio.rest import Client
 
 from ivr.engine import actions as act
 from ivr.engine import machine as engine
-from ivr.engine.session import Session
+from ivr.engine.actions import split_sms
+from ivr.engine.clock import utc_now as now
+from ivr.engine.session import Session, conversation_key, new_conversation
 from ivr.flow.model import Flow
 from ivr.outbound.rest import Refused, cancel_call, create_call, send_message
 from ivr.settings import Settings
 from ivr.store.base import Store
-from ivr.web.sms import conversation_key, new_conversation
-from ivr.web.twiml import split_sms
-from ivr.web.webhook import now
 
 log = logging.getLogger("ivr.outbound.commands")
 

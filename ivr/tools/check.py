@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ivr.flow.loader import load_flows
-from ivr.flow.problems import format_github, format_text
+from ivr.flow.model import Flow
+from ivr.flow.problems import format_github, format_text, has_errors
 
 
 def check(paths: Sequence[str], *, strict: bool = False, fmt: str = "text") -> int:
@@ -20,3 +22,17 @@ def check(paths: Sequence[str], *, strict: bool = False, fmt: str = "text") -> i
         ready = f"{len(flows)} flow(s) ready" if flows else "no flow ready"
         print(f"{ready}; {errors} error(s), {warnings} warning(s)", file=sys.stderr)
     return 1 if errors or (strict and warnings) else 0
+
+
+def load_one(flows_dir: str, flow: str) -> dict[str, Flow] | None:
+    """The flows of `flows_dir` if `flow` is among them; else say why not and return None."""
+    flows, problems = load_flows([flows_dir])
+    mine = [p for p in problems if Path(p.file).stem == flow]
+    if mine:  # its warnings too: the author is looking at this flow now
+        print(format_text(mine), file=sys.stderr)
+    if flow in flows:
+        return flows
+    if not has_errors(mine):
+        known = ", ".join(sorted(flows)) or "none"
+        print(f"error: no flow named {flow!r} in {flows_dir} (flows: {known})", file=sys.stderr)
+    return None

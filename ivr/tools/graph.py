@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ivr.flow.model import Condition, Flow, State
-from ivr.tools.simulate import load_one
+from ivr.tools.check import load_one
 
 Style = Literal["plain", "thick", "dotted"]
 BEGIN, FINISH, ANYWHERE = "begin", "finish", "anywhere"  # never clash with `s<N>` ids

@@ -14,15 +14,13 @@ import sys
 import time
 import zoneinfo
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import TextIO
 
 from ivr.engine.session import Session
-from ivr.flow.loader import load_flows
 from ivr.flow.model import Flow
-from ivr.flow.problems import format_text, has_errors
 from ivr.settings import Settings
 from ivr.store import Store
+from ivr.tools.check import load_one
 from ivr.tools.phone import Call, PhoneError, Texting, WrongMove, app_transport
 from ivr.web.app import create_app
 from ivr.web.webhook import Services
@@ -216,20 +214,6 @@ def _text(sandbox: Sandbox, flow: Flow, caller: str, called: str, moves: Iterato
         if move.strip():
             screen.turn(texting, texting.send(move), [])
     return 0
-
-
-def load_one(flows_dir: str, flow: str) -> dict[str, Flow] | None:
-    """The flows of `flows_dir` if `flow` is among them; else say why not and return None."""
-    flows, problems = load_flows([flows_dir])
-    mine = [p for p in problems if Path(p.file).stem == flow]
-    if mine:  # its warnings too: the author is looking at this flow now
-        print(format_text(mine), file=sys.stderr)
-    if flow in flows:
-        return flows
-    if not has_errors(mine):
-        known = ", ".join(sorted(flows)) or "none"
-        print(f"error: no flow named {flow!r} in {flows_dir} (flows: {known})", file=sys.stderr)
-    return None
 
 
 def simulate(

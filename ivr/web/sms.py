@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Mapping
 from typing import Literal
 
 from starlette.concurrency import run_in_threadpool
@@ -14,8 +12,7 @@ from starlette.responses import Response
 
 from ivr.engine import machine as engine
 from ivr.engine.answers import normalize
-from ivr.engine.session import Session
-from ivr.flow.model import Flow
+from ivr.engine.session import Session, conversation_key, new_conversation
 from ivr.flow.templates import render as render_template
 from ivr.web import twiml as render
 from ivr.web.webhook import StepResult, advance, current_flow, now, run_step, services, signed_form
@@ -27,26 +24,6 @@ START_WORDS = {"start", "unstop"}
 HELP_WORDS = {"help", "info"}
 DEFAULT_HELP = "Reply STOP to stop receiving messages."
 SORRY = "Sorry, something went wrong on our side. Please try again later."
-
-
-def conversation_key(ours: str, theirs: str) -> str:
-    return f"sms:{ours}:{theirs}"
-
-
-def new_conversation(
-    flow: Flow, ours: str, theirs: str, at: dt.datetime, variables: Mapping[str, str] = {}
-) -> Session:
-    """A fresh text conversation between one of our numbers and a texter."""
-    lookup = conversation_key(ours, theirs)
-    return Session(
-        key=f"{lookup}:{at.timestamp():.6f}",
-        flow=flow.name,
-        version=flow.version,
-        channel="sms",
-        caller=theirs,
-        called=ours,
-        vars={**variables, "caller": theirs, "called": ours, "channel": "sms"},
-    )
 
 
 def twiml(messages: list[str]) -> Response:

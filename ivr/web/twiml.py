@@ -18,9 +18,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.engine import actions as act
+from ivr.engine.actions import split_sms
 
 # Twilio refuses a Message body over 1,600 characters; longer replies go out in parts.
-SMS_LIMIT = 1600
 # Characters XML 1.0 can't carry at all (control characters, lone surrogates): a caller's text
 # may hold them, and echoing it must still give Twilio a document it can parse.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -124,20 +124,6 @@ def _voice(actions: Iterable[act.Action], base: str) -> str:
         elif isinstance(a, act.Hangup):
             response.hangup()
     return str(response.to_xml())
-
-
-def split_sms(text: str, limit: int = SMS_LIMIT) -> list[str]:
-    """Cut a long reply into parts of at most `limit` characters, at spaces where possible."""
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind(" ", 0, limit + 1)
-        if cut <= limit // 2:
-            cut = limit
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text:
-        parts.append(text)
-    return parts
 
 
 def sms(messages: Sequence[str]) -> str:

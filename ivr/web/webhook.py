@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from ivr.engine import machine as engine
+from ivr.engine.clock import Clock, utc_now
 from ivr.engine.session import Session
 from ivr.flow.model import Flow
 from ivr.settings import Settings
@@ -30,11 +31,6 @@ from ivr.web.registry import FlowRegistry
 from ivr.web.signature import SignatureCheck
 
 log = logging.getLogger("ivr.webhooks")
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
