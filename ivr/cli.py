@@ -6,65 +6,61 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ivr.settings import OPTIONS, Settings, SettingsError
 
-def _serve(a: argparse.Namespace) -> int:
+
+def _serve(a: argparse.Namespace, s: Settings) -> int:
     from ivr.web.server import serve
 
-    return serve(
-        flows_dir=a.flows_dir,
-        host=a.host,
-        port=a.port,
-        store=a.store,
-        public_url=a.public_url,
-        insecure=a.insecure,
-        workers=a.workers,
-    )
+    return serve(s)
 
 
-def _check(a: argparse.Namespace) -> int:
+def _check(a: argparse.Namespace, s: Settings) -> int:
     from ivr.tools.check import check
 
-    return check(a.paths or ["flows"], strict=a.strict, fmt=a.format)
+    return check(a.paths or [s.flows_dir], strict=a.strict, fmt=a.format)
 
 
-def _schema(a: argparse.Namespace) -> int:
+def _schema(a: argparse.Namespace, s: Settings) -> int:
     from ivr.flow.schema import schema_text
 
     print(schema_text())
     return 0
 
 
-def _history(a: argparse.Namespace) -> int:
+def _history(a: argparse.Namespace, s: Settings) -> int:
     from ivr.tools.reports import history
 
-    return history(a.store, flow=a.flow, last=a.last)
+    return history(s.store, flow=a.flow, last=a.last)
 
 
-def _messages(a: argparse.Namespace) -> int:
+def _messages(a: argparse.Namespace, s: Settings) -> int:
     from ivr.tools.reports import messages
 
-    return messages(a.store, flow=a.flow, last=a.last)
+    return messages(s.store, flow=a.flow, last=a.last)
 
 
-def _simulate(a: argparse.Namespace) -> int:
+def _simulate(a: argparse.Namespace, s: Settings) -> int:
     from ivr.tools.simulate import simulate
 
-    return simulate(a.flow, flows_dir=a.flows, sms=a.sms, caller=a.caller, called=a.called, at=a.at)
+    return simulate(
+        a.flow, flows_dir=s.flows_dir, sms=a.sms, caller=a.caller, called=a.called, at=a.at
+    )
 
 
-def _test(a: argparse.Namespace) -> int:
+def _test(a: argparse.Namespace, s: Settings) -> int:
     from ivr.tools.flowtests.suite import run_tests
 
-    return run_tests(a.paths, flows_dir=a.flows, junit=a.junit)
+    return run_tests(a.paths, flows_dir=s.flows_dir, junit=a.junit)
 
 
-def _graph(a: argparse.Namespace) -> int:
+def _graph(a: argparse.Namespace, s: Settings) -> int:
     from ivr.tools.graph import graph
 
-    return graph(a.flow, flows_dir=a.flows, fmt=a.format)
+    return graph(a.flow, flows_dir=s.flows_dir, fmt=a.format)
 
 
-def _outbound(a: argparse.Namespace) -> int:
+def _outbound(a: argparse.Namespace, s: Settings) -> int:
     from ivr.outbound.commands import outbound
 
     return outbound(
@@ -76,9 +72,27 @@ def _outbound(a: argparse.Namespace) -> int:
         csv_path=a.csv,
         rate=a.rate,
         results=a.results,
-        flows_dir=a.flows,
-        store=a.store,
+        settings=s,
     )
+
+
+def _flows(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--flows",
+        dest="flows_dir",
+        default=None,
+        metavar="DIR",
+        help="folder of flow files (default: flows, or IVR_FLOWS)",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings of a command: its options over the environment."""
+    given = vars(args)
+    options = {name: given.get(name) for name in OPTIONS}
+    if given.get("flows_arg") is not None:  # `ivr serve FLOWS_DIR`
+        options["flows_dir"] = given["flows_arg"]
+    return Settings.from_env(**options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,12 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="answer Twilio's webhooks from the flows")
     p.add_argument(
-        "flows_dir",
+        "flows_arg",
         nargs="?",
         default=None,
         metavar="FLOWS_DIR",
         help="folder of flow files (default: flows, or IVR_FLOWS)",
     )
+    _flows(p)
     p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 8000)")
     p.add_argument(
@@ -117,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_serve)
 
     p = sub.add_parser("check", help="check flow files and report every problem")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default flows/)")
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders (default: the flows folder)"
+    )
+    _flows(p)
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--format", choices=["text", "github"], default="text")
     p.set_defaults(fn=_check)
@@ -146,18 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TIME",
         help='the clock the flow sees, e.g. "2026-12-01 10:00" (its hours\' timezone)',
     )
-    p.add_argument("--flows", default="flows", help="folder of flow files")
+    _flows(p)
     p.set_defaults(fn=_simulate)
 
     p = sub.add_parser("test", help="run the conversation tests written beside the flows")
     p.add_argument("paths", nargs="*", metavar="PATH", help="test files or folders")
-    p.add_argument("--flows", default="flows", help="folder of flow files")
+    _flows(p)
     p.add_argument("--junit", default=None, metavar="FILE", help="also write JUnit XML")
     p.set_defaults(fn=_test)
 
     p = sub.add_parser("graph", help="draw a flow as a Mermaid or Graphviz diagram")
     p.add_argument("flow")
-    p.add_argument("--flows", default="flows", help="folder of flow files")
+    _flows(p)
     p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
     p.set_defaults(fn=_graph)
 
@@ -173,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--csv", default=None, help="a CSV with a `to` column and variables")
         p.add_argument("--rate", type=float, default=1.0, help="per second (default 1)")
         p.add_argument("--results", default=None, help="result file (default CSV.results.csv)")
-        p.add_argument("--flows", default="flows", help="folder of flow files")
+        _flows(p)
         p.add_argument("--store", default=None, help="as for serve (default from IVR_STORE)")
         p.set_defaults(fn=_outbound)
     return parser
@@ -182,7 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        code: int = args.fn(args)
+        settings = settings_from(args)
+    except SettingsError as bad:
+        print(f"error: {bad}", file=sys.stderr)
+        return 2
+    try:
+        code: int = args.fn(args, settings)
     except KeyboardInterrupt:
         code = 130
     return code

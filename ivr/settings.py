@@ -1,10 +1,53 @@
-"""One typed settings object, filled from command-line options and the environment."""
+"""One typed settings object, built once from command-line options and the environment.
+
+Every command builds it the same way (`Settings.from_env`), so each `IVR_*` variable means the
+same everywhere. It is checked when built: a bad value raises `SettingsError`, whose message
+names the option or variable and the value. `serve` hands it whole to its workers, as JSON in
+one environment variable (`to_json` / `from_json`).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+
+STORE_SCHEMES = ("sqlite://", "memory://", "redis://", "rediss://")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# What `serve` puts in its workers' environment: the whole settings object, as JSON.
+WORKER_VARIABLE = "IVR_SERVE_SETTINGS"
+
+# The environment variable each field is read from, and the option that sets it (if any).
+ENV = {
+    "flows_dir": "IVR_FLOWS",
+    "host": "IVR_HOST",
+    "port": "IVR_PORT",
+    "workers": "IVR_WORKERS",
+    "store": "IVR_STORE",
+    "public_url": "IVR_PUBLIC_URL",
+    "auth_token": "TWILIO_AUTH_TOKEN",
+    "insecure": "IVR_INSECURE",
+    "api_token": "IVR_API_TOKEN",
+    "account_sid": "TWILIO_ACCOUNT_SID",
+    "api_key": "TWILIO_API_KEY",
+    "api_secret": "TWILIO_API_SECRET",
+    "api_base": "TWILIO_API_BASE",
+    "log_level": "IVR_LOG_LEVEL",
+}
+OPTIONS = {
+    "flows_dir": "--flows",
+    "host": "--host",
+    "port": "--port",
+    "workers": "--workers",
+    "store": "--store",
+    "public_url": "--public-url",
+    "insecure": "--insecure",
+}
+
+
+class SettingsError(ValueError):
+    """A setting has a value that can't be used; the message names it and the value."""
 
 
 @dataclass(frozen=True)
@@ -26,26 +69,79 @@ class Settings:
     voice_session_ttl: float = 24 * 3600.0
     log_level: str = "info"
 
+    def __post_init__(self) -> None:
+        self.check()
+
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Settings from `IVR_*` and `TWILIO_*` variables; `overrides` that are not None win."""
+    def from_env(cls, env: Mapping[str, str] | None = None, **options: object) -> Settings:
+        """Settings from `IVR_*` and `TWILIO_*` variables; `options` that are not None win."""
         env = os.environ if env is None else env
-        values: dict[str, object] = {
-            "flows_dir": env.get("IVR_FLOWS", cls.flows_dir),
-            "host": env.get("IVR_HOST", cls.host),
-            "port": int(env.get("IVR_PORT", cls.port)),
-            "workers": int(env.get("IVR_WORKERS", cls.workers)),
-            "store": env.get("IVR_STORE", cls.store),
-            "public_url": env.get("IVR_PUBLIC_URL", ""),
-            "auth_token": env.get("TWILIO_AUTH_TOKEN", ""),
-            "insecure": env.get("IVR_INSECURE", "") in ("1", "true", "yes"),
-            "api_token": env.get("IVR_API_TOKEN", ""),
-            "account_sid": env.get("TWILIO_ACCOUNT_SID", ""),
-            "api_key": env.get("TWILIO_API_KEY", ""),
-            "api_secret": env.get("TWILIO_API_SECRET", ""),
-            "api_base": env.get("TWILIO_API_BASE", ""),
-            "log_level": env.get("IVR_LOG_LEVEL", cls.log_level),
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        values["public_url"] = str(values["public_url"]).rstrip("/")
-        return cls(**values)  # type: ignore[arg-type]
+        values: dict[str, object] = {}
+        source: dict[str, str] = {}
+        for name, variable in ENV.items():
+            given = options.get(name)
+            if given is not None:
+                values[name] = given
+                source[name] = OPTIONS.get(name, name)
+            elif variable in env:
+                values[name] = env[variable]
+                source[name] = variable
+        unknown = options.keys() - ENV.keys()
+        if unknown:
+            raise TypeError(f"Settings has no field {sorted(unknown)[0]!r}")
+        for name in ("port", "workers"):
+            if isinstance(values.get(name), str):
+                values[name] = _integer(source[name], str(values[name]))
+        if isinstance(values.get("insecure"), str):
+            values["insecure"] = str(values["insecure"]).strip().lower() in ("1", "true", "yes")
+        if "public_url" in values:
+            values["public_url"] = str(values["public_url"]).rstrip("/")
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        except _Bad as bad:
+            where = source.get(bad.field, bad.field)
+            raise SettingsError(f"{where}={bad.value!r}: {bad.reason}") from None
+
+    def check(self) -> None:
+        """Every rule a value must keep; the first broken one raises."""
+        if not 0 < self.port < 65536:
+            raise _Bad("port", str(self.port), "a port is a number from 1 to 65535")
+        if self.workers < 1:
+            raise _Bad("workers", str(self.workers), "give at least 1 worker")
+        if not self.store.startswith(STORE_SCHEMES):
+            raise _Bad(
+                "store",
+                self.store,
+                "a store URL starts with sqlite:///, memory://, redis:// or rediss://",
+            )
+        if self.store.startswith("memory://") and self.workers > 1:
+            raise _Bad(
+                "store",
+                self.store,
+                f"the memory store lives in one process, so {self.workers} workers would not "
+                "share their calls: use one worker, or sqlite:/// or redis:// for several",
+            )
+        if self.log_level.lower() not in LOG_LEVELS:
+            raise _Bad("log_level", self.log_level, f"use one of {', '.join(LOG_LEVELS)}")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        data = json.loads(text)
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+
+class _Bad(SettingsError):
+    # Raised by `check`, which knows the field but not where its value came from.
+    def __init__(self, name: str, value: str, reason: str) -> None:
+        super().__init__(f"{name}={value!r}: {reason}")
+        self.field, self.value, self.reason = name, value, reason
+
+
+def _integer(where: str, text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise SettingsError(f"{where}={text!r}: give a whole number") from None

@@ -16,7 +16,7 @@ from ivr.flow.problems import format_text
 from ivr.outbound.bulk import default_results, read_rows, run_bulk
 from ivr.outbound.rest import Refused, make_client
 from ivr.outbound.start import Sender, check_number, parse_variables
-from ivr.settings import Settings
+from ivr.settings import Settings, SettingsError
 from ivr.store import open_store
 
 
@@ -30,8 +30,9 @@ def outbound(
     csv_path: str | None,
     rate: float,
     results: str | None,
-    flows_dir: str,
-    store: str | None,
+    settings: Settings | None = None,
+    flows_dir: str | None = None,
+    store: str | None = None,
 ) -> int:
     """Run `ivr call` (command "call") or `ivr text` (command "text"); the exit status."""
     what = "calls" if command == "call" else "texts"
@@ -44,7 +45,8 @@ def outbound(
             raise Refused("--rate must be more than 0 (sends per second)", "usage")
         defaults = parse_variables(variables)
         check_number(from_, "the 'from'")
-        settings = Settings.from_env(store=store)
+        if settings is None:
+            settings = Settings.from_env(flows_dir=flows_dir, store=store)
         if settings.store.startswith("memory:"):
             # What this process saves must outlive it: the server picks it up when they answer.
             raise Refused(
@@ -59,7 +61,7 @@ def outbound(
                 "answered",
                 "no_public_url",
             )
-        found = _load(flows_dir, flow)
+        found = _load(settings.flows_dir, flow)
         rows = read_rows(csv_path) if csv_path else []
         sender = Sender(settings, open_store(settings.store), make_client(settings))
         start = sender.call if command == "call" else sender.text
@@ -81,6 +83,9 @@ def outbound(
         return 0
     except Refused as refused:
         print(f"error: {refused.message}", file=sys.stderr)
+        return 2
+    except SettingsError as bad:
+        print(f"error: {bad}", file=sys.stderr)
         return 2
     except Exception as exc:  # the store or the file system; still one line, not a traceback
         print(

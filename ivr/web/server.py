@@ -9,34 +9,17 @@ import sys
 import uvicorn
 from starlette.applications import Starlette
 
-from ivr.settings import Settings
+from ivr.settings import WORKER_VARIABLE, Settings
 from ivr.web.app import FlowErrors, MissingToken, create_app, preflight
 
 
 def app_factory() -> Starlette:
-    """What each uvicorn worker runs: the app, from the environment `serve` prepared."""
-    return create_app(Settings.from_env())
+    """What each uvicorn worker runs: the app, from the settings `serve` handed down."""
+    return create_app(Settings.from_json(os.environ[WORKER_VARIABLE]))
 
 
-def serve(
-    *,
-    flows_dir: str | None = None,
-    host: str | None = None,
-    port: int | None = None,
-    store: str | None = None,
-    public_url: str | None = None,
-    insecure: bool | None = None,
-    workers: int | None = None,
-) -> int:
-    settings = Settings.from_env(
-        flows_dir=flows_dir,
-        host=host,
-        port=port,
-        store=store,
-        public_url=public_url,
-        insecure=insecure,
-        workers=workers,
-    )
+def serve(settings: Settings) -> int:
+    """Check the flows and the token, then run the workers; the exit status."""
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
@@ -51,15 +34,8 @@ def serve(
     except MissingToken as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    # Workers are separate processes: hand them the settings through the environment.
-    os.environ.update(
-        {
-            "IVR_FLOWS": settings.flows_dir,
-            "IVR_STORE": settings.store,
-            "IVR_PUBLIC_URL": settings.public_url,
-            "IVR_INSECURE": "1" if settings.insecure else "",
-        }
-    )
+    # Workers are separate processes: they get the settings whole, through the environment.
+    os.environ[WORKER_VARIABLE] = settings.to_json()
     uvicorn.run(
         "ivr.web.server:app_factory",
         factory=True,
