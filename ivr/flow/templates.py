@@ -1,5 +1,8 @@
 """`{{ NAME }}` and `{{ NAME | spell }}` in prompts: text substitution, never evaluation.
 
+`{{ secret.NAME }}` is a slot too, filled only where a `fetch` is sent: everywhere else no
+mapping holds it, so it stays empty.
+
 A template is split once into literal text and variable slots (cached, as the same prompts are
 rendered on every call), then filled from a mapping of strings. Nothing a caller says or texts
 is ever parsed as a template: values are pasted in as they are.
@@ -9,12 +12,15 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 FILTERS = ("spell",)
-_SLOT = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*([A-Za-z_][A-Za-z0-9_]*)\s*)?\}\}")
+SECRET = "secret."
+_SLOT = re.compile(
+    r"\{\{\s*((?:secret\.)?[A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*([A-Za-z_][A-Za-z0-9_]*)\s*)?\}\}"
+)
 _OPEN = re.compile(r"\{\{")
 
 
@@ -48,8 +54,14 @@ def spell(value: str) -> str:
     return " ".join(character for character in value if not character.isspace())
 
 
-def render(template: str, variables: Mapping[str, str]) -> str:
-    """Fill the template's slots from `variables`; an unset variable is empty."""
+def render(
+    template: str, variables: Mapping[str, str], escape: Callable[[str], str] | None = None
+) -> str:
+    """Fill the template's slots from `variables`; an unset variable is empty.
+
+    `escape`, when given, is applied to every value filled in (not to the template's own text):
+    a URL's values are percent-encoded so that they stay values.
+    """
     if "{{" not in template:
         return template
     out: list[str] = []
@@ -58,8 +70,15 @@ def render(template: str, variables: Mapping[str, str]) -> str:
             out.append(piece)
             continue
         value = variables.get(piece.name, "")
-        out.append(spell(value) if piece.filter == "spell" else value)
+        if piece.filter == "spell":
+            value = spell(value)
+        out.append(escape(value) if escape else value)
     return "".join(out)
+
+
+def secrets(template: str) -> list[str]:
+    """The secrets the template names (`CLINIC_API` for `{{ secret.CLINIC_API }}`)."""
+    return [name[len(SECRET) :] for name in names(template) if name.startswith(SECRET)]
 
 
 def names(template: str) -> list[str]:
@@ -94,7 +113,7 @@ def check(template: str, known: Collection[str]) -> list[str]:
     """Warnings about a template: malformed slots, and variables not in `known`."""
     found = mistakes(template)
     for name in names(template):
-        if name not in known:
+        if name not in known and not name.startswith(SECRET):
             close = difflib.get_close_matches(name, list(known), n=1)
             hint = f": did you mean `{close[0]}`?" if close else ""
             found.append(f"`{{{{ {name} }}}}` names a variable nothing sets{hint}")
