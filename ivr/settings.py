@@ -34,6 +34,7 @@ ENV = {
     "api_secret": "TWILIO_API_SECRET",
     "api_base": "TWILIO_API_BASE",
     "log_level": "IVR_LOG_LEVEL",
+    "flow_recheck": "IVR_FLOW_RECHECK",
 }
 OPTIONS = {
     "flows_dir": "--flows",
@@ -67,6 +68,8 @@ class Settings:
     api_secret: str = field(default="", repr=False)
     api_base: str = ""  # TWILIO_API_BASE: send REST calls to another base URL
     voice_session_ttl: float = 24 * 3600.0
+    # How often, in seconds, a served flow's file is looked at for edits (0: on every call).
+    flow_recheck: float = 1.0
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -92,6 +95,8 @@ class Settings:
         for name in ("port", "workers"):
             if isinstance(values.get(name), str):
                 values[name] = _integer(source[name], str(values[name]))
+        if isinstance(values.get("flow_recheck"), str):
+            values["flow_recheck"] = _seconds(source["flow_recheck"], str(values["flow_recheck"]))
         if isinstance(values.get("insecure"), str):
             values["insecure"] = str(values["insecure"]).strip().lower() in ("1", "true", "yes")
         if "public_url" in values:
@@ -121,6 +126,8 @@ class Settings:
                 f"the memory store lives in one process, so {self.workers} workers would not "
                 "share their calls: use one worker, or sqlite:/// or redis:// for several",
             )
+        if self.flow_recheck < 0:
+            raise _Bad("flow_recheck", str(self.flow_recheck), "give 0 or more seconds")
         if self.log_level.lower() not in LOG_LEVELS:
             raise _Bad("log_level", self.log_level, f"use one of {', '.join(LOG_LEVELS)}")
 
@@ -145,3 +152,10 @@ def _integer(where: str, text: str) -> int:
         return int(text.strip())
     except ValueError:
         raise SettingsError(f"{where}={text!r}: give a whole number") from None
+
+
+def _seconds(where: str, text: str) -> float:
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise SettingsError(f"{where}={text!r}: give a number of seconds") from None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -116,16 +118,21 @@ def sms_form(
     return form
 
 
-@pytest.fixture
-def flows_dir(tmp_path: Path) -> Path:
-    """A copy of the example flows plus the test flows, in a folder the test may edit."""
-    target = tmp_path / "flows"
+def copy_flows(folder: Path) -> Path:
+    """A copy of the example flows plus the test flows, in `folder`/flows."""
+    target = folder / "flows"
     target.mkdir()
     for src in list((ROOT / "flows").glob("*.yaml")) + list(
         (ROOT / "tests" / "flows").glob("*.yaml")
     ):
         shutil.copy(src, target / src.name)
     return target
+
+
+@pytest.fixture
+def flows_dir(tmp_path: Path) -> Path:
+    """A copy of the example flows plus the test flows, in a folder the test may edit."""
+    return copy_flows(tmp_path)
 
 
 @pytest.fixture
@@ -145,9 +152,7 @@ def twilio(request: pytest.FixtureRequest, flows_dir: Path, tmp_path: Path) -> I
     if request.param == "in-process":
         yield request.getfixturevalue("app_twilio")
         return
-    server = request.getfixturevalue("server")
-    with httpx2.Client(timeout=10) as client:
-        yield Twilio(client, server.url, open_store(server.store))
+    yield request.getfixturevalue("live")
 
 
 @dataclass
@@ -160,6 +165,12 @@ class Server:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        stop(self)
 
 
 def start_server(
@@ -207,14 +218,38 @@ def start_server(
 def server(flows_dir: Path, tmp_path: Path) -> Iterator[Server]:
     srv = start_server(flows_dir, f"sqlite:///{tmp_path}/ivr.sqlite3", tmp_path / "server.log")
     yield srv
-    srv.proc.terminate()
-    srv.proc.wait(10)
+    stop(srv)
+
+
+def stop(server: Server) -> None:
+    server.proc.terminate()
+    server.proc.wait(10)
+
+
+def forget_conversations(store: str) -> None:
+    """Empty a server's SQLite store of conversations, messages and opt-outs (not of flow
+    versions), so that a test on a shared server starts as on a fresh one."""
+    with contextlib.closing(sqlite3.connect(store.removeprefix("sqlite:///"))) as db, db:
+        db.executescript("DELETE FROM sessions; DELETE FROM messages; DELETE FROM opt_outs;")
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One `ivr serve` for a whole test module, on flows no test edits."""
+    folder = tmp_path_factory.mktemp("served")
+    srv = start_server(copy_flows(folder), f"sqlite:///{folder}/ivr.sqlite3", folder / "server.log")
+    yield srv
+    stop(srv)
 
 
 @pytest.fixture
-def live(server: Server) -> Iterator[Twilio]:
+def live(shared_server: Server) -> Iterator[Twilio]:
+    """Twilio in front of the module's `ivr serve`, its store emptied of earlier tests' calls."""
+    forget_conversations(shared_server.store)
+    store = open_store(shared_server.store)
     with httpx2.Client(timeout=10) as client:
-        yield Twilio(client, server.url, open_store(server.store))
+        yield Twilio(client, shared_server.url, store)
+    store.close()
 
 
 @pytest.fixture

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import httpx2
 import pytest
 import twilio_rest_standin as rest
+from conftest import sign
 from starlette.testclient import TestClient
-from twilio.request_validator import RequestValidator
 
 from ivr.settings import Settings
 from ivr.web.app import create_app
@@ -46,12 +45,6 @@ def write_flows(root: Path, **extra: str) -> Path:
     for name, text in extra.items():
         (flows / f"{name}.yaml").write_text(text)
     return flows
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def twilio_env(standin: rest.Standin, store: str, public: str = PUBLIC) -> dict[str, str]:
@@ -100,7 +93,7 @@ def post_webhook(
     public: str = PUBLIC,
 ) -> str:
     """POST a form signed as Twilio signs it (over the public URL); the TwiML answer."""
-    signature = RequestValidator(rest.AUTH_TOKEN).compute_signature(public + path, form)
+    signature = sign(public + path, form, rest.AUTH_TOKEN)
     response = client.post(base + path, data=form, headers={"X-Twilio-Signature": signature})
     assert response.status_code == 200, response.text
     return response.text

@@ -11,7 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2
-from conftest import TOKEN, Server, Twilio, call_form, free_port, sign, sms_form, start_server
+from conftest import (
+    TOKEN,
+    Server,
+    Twilio,
+    call_form,
+    free_port,
+    sign,
+    sms_form,
+    start_server,
+    stop,
+)
 
 from ivr.store import open_store
 
@@ -26,7 +36,9 @@ def test_health_lists_flows(live: Twilio) -> None:
     assert {"menu", "actions", "texting", "front_desk"} <= set(body["flows"])
 
 
-def test_kill_9_between_webhooks_loses_nothing(flows_dir: Path, tmp_path: Path) -> None:
+def test_kill_9_between_webhooks_loses_nothing_and_the_call_keeps_its_flow_version(
+    flows_dir: Path, tmp_path: Path
+) -> None:
     store = f"sqlite:///{tmp_path}/calls.sqlite3"
     log = tmp_path / "server.log"
     server = start_server(flows_dir, store, log)
@@ -39,24 +51,34 @@ def test_kill_9_between_webhooks_loses_nothing(flows_dir: Path, tmp_path: Path) 
         assert "Sales here" in reply.said()
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait(10)
+        # While it is down the flow is edited: the restarted server serves the edit to new
+        # calls, and the call under way finishes on the version it started on, from the store.
+        menu = flows_dir / "menu.yaml"
+        menu.write_text(
+            menu.read_text().replace('say: "Thanks {{ name }}', 'say: "Cheers {{ name }}')
+        )
         again = start_server(flows_dir, store, log, port=server.port)
         try:
             done = twilio.follow(reply, "Gather", call_form(call, Digits="54321"))
-            assert "5 4 3 2 1" in done.said()
+            assert "Thanks" in done.said() and "5 4 3 2 1" in done.said()
             assert done.verbs()[-1] == "Hangup"
+            other = sid()
+            new = twilio.post("/voice/menu", call_form(other))
+            new = twilio.follow(new, "Gather", call_form(other, Digits="1"))
+            new = twilio.follow(new, "Gather", call_form(other, Digits="12345"))
+            assert "Cheers" in new.said() and "Thanks" not in new.said()
         finally:
-            again.proc.terminate()
-            again.proc.wait(10)
+            stop(again)
 
 
-def test_concurrent_texts_count_each_answer_once(server: Server, live: Twilio) -> None:
+def test_concurrent_texts_count_each_answer_once(shared_server: Server, live: Twilio) -> None:
     frm = "+15554440000"
     live.post("/sms/texting", sms_form("hi", frm))
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(lambda b: live.post("/sms/texting", sms_form(b, frm)), ["hours"] * 6))
     from ivr.store.sqlite import SQLiteStore
 
-    store = SQLiteStore(server.store.removeprefix("sqlite:///"))
+    store = SQLiteStore(shared_server.store.removeprefix("sqlite:///"))
     session = store.load("sms:+15559990000:" + frm)
     assert session is not None
     answers = [s for s in session.path if s.event == "answer"]
@@ -131,25 +153,85 @@ def test_public_url_is_what_signatures_and_callbacks_use(flows_dir: Path, tmp_pa
     assert TOKEN not in (tmp_path / "p.log").read_text()
 
 
-def test_an_edit_never_breaks_a_live_call(server: Server, flows_dir: Path, live: Twilio) -> None:
+def test_an_edit_never_breaks_a_live_call(flows_dir: Path, tmp_path: Path) -> None:
+    # Flow files are looked at on every call here, so the test needn't wait for a recheck.
+    store = f"sqlite:///{tmp_path}/ivr.sqlite3"
+    server = start_server(flows_dir, store, tmp_path / "s.log", env={"IVR_FLOW_RECHECK": "0"})
+    with server, httpx2.Client(timeout=10) as client:
+        live = Twilio(client, server.url, open_store(store))
+        call = sid()
+        reply = live.post("/voice/menu", call_form(call))
+        source = (flows_dir / "menu.yaml").read_text()
+        # A broken edit: the server keeps the version before it.
+        (flows_dir / "menu.yaml").write_text(source.replace("next: thanks", "next: thnks", 1))
+        other = live.post("/voice/menu", call_form(sid()))
+        assert "Press 1 for sales" in other.said()
+        assert "thnks" in server.log.read_text() and "did you mean" in server.log.read_text()
+        # A good edit: new calls get it, the call under way stays on its version.
+        (flows_dir / "menu.yaml").write_text(source.replace("Press 1 for sales", "Press 1 to buy"))
+        assert "Press 1 to buy" in live.post("/voice/menu", call_form(sid())).said()
+        again = live.follow(reply, "Redirect", call_form(call))
+        assert "Press 1 for sales" in again.said()
+
+
+def test_two_workers_on_one_sqlite_file_share_the_calls(flows_dir: Path, tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path}/ivr.sqlite3"
+    server = start_server(flows_dir, store, tmp_path / "w.log", "--workers", "2")
+    with server:
+        workers = worker_pids(server)
+        assert len(workers) == 2, workers
+        before = {pid: written(pid) for pid in workers}
+        done: list[str] = []
+        deadline = time.monotonic() + 60
+        # The kernel hands each new connection to one worker; rounds of calls at once, each
+        # webhook on a connection of its own, until both workers have answered some of them.
+        while time.monotonic() < deadline:
+            with ThreadPoolExecutor(8) as pool:
+                done += pool.map(lambda _: one_call(server.url), range(8))
+            if all(written(pid) - before[pid] > WORKED for pid in workers):
+                break
+        assert all(written(pid) - before[pid] > WORKED for pid in workers), "a worker was idle"
+        kept = {s.key: s for s in open_store(store).history("menu", last=len(done) + 10)}
+        assert len(done) >= 8 and all(kept[call].state == "thanks" for call in done)
+
+
+# What a worker writes (sockets and its SQLite file included) for a few webhooks: each
+# commit alone writes a page of 4 KB; uvicorn's health pings between processes are bytes.
+WORKED = 16_000
+
+
+def worker_pids(server: Server) -> list[int]:
+    """The uvicorn workers of `ivr serve --workers N`: the parent's spawned children."""
+    pid = server.proc.pid
+    children = (Path(f"/proc/{pid}/task/{pid}/children").read_text()).split()
+    return [
+        int(child)
+        for child in children
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def written(pid: int) -> int:
+    """Bytes the process has written so far, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no wchar in /proc/{pid}/io")
+
+
+def one_call(url: str) -> str:
+    """A whole call to the menu, each webhook on a new connection; the call's sid."""
     call = sid()
-    reply = live.post("/voice/menu", call_form(call))
-    source = (flows_dir / "menu.yaml").read_text()
-    # A broken edit: the server keeps the version before it.
-    (flows_dir / "menu.yaml").write_text(source.replace("next: thanks", "next: thnks", 1))
-    time.sleep(1.2)
-    other = live.post("/voice/menu", call_form(sid()))
-    assert "Press 1 for sales" in other.said()
-    assert "thnks" in server.log.read_text() and "did you mean" in server.log.read_text()
-    # A good edit: new calls get it, the call under way stays on its version.
-    (flows_dir / "menu.yaml").write_text(source.replace("Press 1 for sales", "Press 1 to buy"))
-    time.sleep(1.2)
-    assert "Press 1 to buy" in live.post("/voice/menu", call_form(sid())).said()
-    again = live.follow(reply, "Redirect", call_form(call))
-    assert "Press 1 for sales" in again.said()
+    with httpx2.Client(timeout=10, limits=httpx2.Limits(max_keepalive_connections=0)) as client:
+        twilio = Twilio(client, url, None)  # type: ignore[arg-type]
+        reply = twilio.post("/voice/menu", call_form(call))
+        reply = twilio.follow(reply, "Gather", call_form(call, Digits="1"))
+        reply = twilio.follow(reply, "Gather", call_form(call, Digits="12345"))
+    assert "1 2 3 4 5" in reply.said() and reply.verbs()[-1] == "Hangup", reply.text
+    return call
 
 
-def test_history_and_messages_list_what_happened(server: Server, live: Twilio) -> None:
+def test_history_and_messages_list_what_happened(shared_server: Server, live: Twilio) -> None:
     call = sid()
     reply = live.post("/voice/actions", call_form(call, From="+15550007777"))
     reply = live.follow(reply, "Gather", call_form(call, Digits="1"))
@@ -163,7 +245,7 @@ def test_history_and_messages_list_what_happened(server: Server, live: Twilio) -
 
     def ivr(*args: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "ivr.cli", *args, "--store", server.store],
+            [sys.executable, "-m", "ivr.cli", *args, "--store", shared_server.store],
             capture_output=True,
             text=True,
             timeout=60,

@@ -5,27 +5,27 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx2
 import pytest
-from conftest import Server, Twilio, call_form, sms_form, start_server
+from conftest import Server, Twilio, call_form, copy_flows, sms_form, start_server, stop
 from redis_server import start_redis
 
 from ivr.store import open_store
 
 
-@pytest.fixture
-def pair(flows_dir: Path, tmp_path: Path) -> Iterator[tuple[Server, Server, str]]:
-    proc, url = start_redis(tmp_path)
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server, str]]:
+    """Two hosts on one Redis, for the module: its tests use calls and numbers of their own."""
+    folder = tmp_path_factory.mktemp("hosts")
+    flows = copy_flows(folder)
+    proc, url = start_redis(folder)
     servers = [
-        start_server(flows_dir, url, tmp_path / f"host{i}.log", "--workers", str(i + 1))
-        for i in range(2)
+        start_server(flows, url, folder / f"host{i}.log", "--workers", str(i + 1)) for i in range(2)
     ]
     yield servers[0], servers[1], url
     for s in servers:
-        s.proc.terminate()
-        s.proc.wait(10)
+        stop(s)
     proc.terminate()
     proc.wait(10)
 

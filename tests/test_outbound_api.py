@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import twilio_rest_standin as rest
+from conftest import free_port
 from outbound_support import (
     OURS,
     PERSON,
@@ -14,7 +15,6 @@ from outbound_support import (
     app_client,
     app_settings,
     call_form_sent,
-    free_port,
     messages,
     post_webhook,
     said,

@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx2
 import pytest
 import twilio_rest_standin as rest
+from conftest import free_port
 from outbound_support import (
     OURS,
     PERSON,
     answered,
-    free_port,
     gather_action,
     messages,
     post_webhook,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 import twilio_rest_standin as rest
-from outbound_support import OURS, free_port
+from conftest import free_port
+from outbound_support import OURS
 
 from ivr.engine.session import conversation_key
 from ivr.outbound.commands import outbound

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import httpx2
 import pytest
+from conftest import start_server
 from starlette.applications import Starlette
 from twilio.request_validator import RequestValidator
 
@@ -207,38 +202,10 @@ def test_a_redirect_loop_is_an_error() -> None:
 
 
 @pytest.fixture
-def served() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN}
-    command = [
-        sys.executable,
-        "-m",
-        "ivr.cli",
-        "serve",
-        str(FLOWS),
-        "--port",
-        str(port),
-        "--store",
-        "memory://",
-    ]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("ivr serve did not start")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
+def served(tmp_path: Path) -> Iterator[str]:
+    log = tmp_path / "server.log"
+    with start_server(FLOWS, "memory://", log, env={"TWILIO_AUTH_TOKEN": TOKEN}) as server:
+        yield server.url
 
 
 def test_a_live_server_over_http(served: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from conftest import Twilio, sms_form, start_server
+from conftest import Server, Twilio, copy_flows, forget_conversations, sms_form, start_server
 
 from ivr.store import open_store
 
@@ -24,19 +24,25 @@ def front_desk(hours: str) -> str:
     )
 
 
-@pytest.fixture
-def served(request: pytest.FixtureRequest, flows_dir: Path, tmp_path: Path) -> Iterator[Twilio]:
+@pytest.fixture(scope="module")
+def office(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """`ivr serve` with the front desk always open, or always closed, for the module."""
     # An office with no opening hours at all is always closed.
     hours = ALWAYS_OPEN if request.param == "open" else 'sun: "closed"'
-    (flows_dir / "front_desk.yaml").write_text(front_desk(hours))
-    store = f"sqlite:///{tmp_path}/ivr.sqlite3"
-    server = start_server(flows_dir, store, tmp_path / "server.log")
-    try:
-        with httpx2.Client(timeout=10) as client:
-            yield Twilio(client, server.url, open_store(store))
-    finally:
-        server.proc.terminate()
-        server.proc.wait(10)
+    folder = tmp_path_factory.mktemp(request.param)
+    flows = copy_flows(folder)
+    (flows / "front_desk.yaml").write_text(front_desk(hours))
+    with start_server(flows, f"sqlite:///{folder}/ivr.sqlite3", folder / "server.log") as server:
+        yield server
+
+
+@pytest.fixture
+def served(office: Server) -> Iterator[Twilio]:
+    forget_conversations(office.store)
+    with httpx2.Client(timeout=10) as client:
+        yield Twilio(client, office.url, open_store(office.store))
 
 
 def texter(twilio: Twilio, flow: str, frm: str = "+15551230000") -> Callable[[str], list[str]]:
@@ -51,7 +57,7 @@ def texter(twilio: Twilio, flow: str, frm: str = "+15551230000") -> Callable[[st
 MENU = "For opening hours, press 1. To book a visit, press 2. To leave a message, press 3."
 
 
-@pytest.mark.parametrize("served", ["open"], indirect=True)
+@pytest.mark.parametrize("office", ["open"], indirect=True)
 def test_front_desk_by_text_books_a_visit(served: Twilio) -> None:
     send = texter(served, "front_desk")
     assert send("hi") == ["Thanks for contacting Acme Plumbing.", MENU]
@@ -70,7 +76,7 @@ def test_front_desk_by_text_books_a_visit(served: Twilio) -> None:
     ]
 
 
-@pytest.mark.parametrize("served", ["open"], indirect=True)
+@pytest.mark.parametrize("office", ["open"], indirect=True)
 def test_front_desk_by_text_operator_is_not_answered_so_a_message_is_left(served: Twilio) -> None:
     send = texter(served, "front_desk", "+15551112222")
     send("hi")
@@ -87,7 +93,7 @@ def test_front_desk_by_text_operator_is_not_answered_so_a_message_is_left(served
     )
 
 
-@pytest.mark.parametrize("served", ["closed"], indirect=True)
+@pytest.mark.parametrize("office", ["closed"], indirect=True)
 def test_front_desk_by_text_when_closed(served: Twilio) -> None:
     send = texter(served, "front_desk")
     assert send("hello?") == [
@@ -100,8 +106,9 @@ def test_front_desk_by_text_when_closed(served: Twilio) -> None:
     assert send("HELP") == ["Acme Plumbing. Text MENU for options or call us at 555-0100."]
 
 
-def test_sms_keyword_line(live: Twilio) -> None:
-    send = texter(live, "sms_keywords")
+@pytest.mark.parametrize("office", ["open"], indirect=True)
+def test_sms_keyword_line(served: Twilio) -> None:
+    send = texter(served, "sms_keywords")
     [menu] = send("hi")
     assert menu.startswith("Hi from Rise & Shine Bakery! Reply HOURS")
     assert send("where are you?") == [

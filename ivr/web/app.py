@@ -73,7 +73,7 @@ def create_app(
     if settings.insecure and not settings.auth_token:
         log.warning("running without signature checks (--insecure): anyone can drive the flows")
     store = store or open_store(settings.store)
-    registry = FlowRegistry(flows, store)
+    registry = FlowRegistry(flows, store, recheck=settings.flow_recheck)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/voice/{flow}", voice.incoming, methods=["POST"]),

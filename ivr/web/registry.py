@@ -1,8 +1,9 @@
 """The flows a server runs, and every version of them a live call may still be on.
 
 Flow files are checked at start; a flow with errors stops the start. While the server runs, an
-edited file is checked again before it is used (at most once a second per flow): a clean edit
-serves new calls at once, a broken one is logged and the version before it goes on serving.
+edited file is checked again before it is used (at most once a second per flow, by default): a
+clean edit serves new calls at once, a broken one is logged and the version before it goes on
+serving.
 A call always finishes on the version it started on, even after a restart, because every
 version served is kept in the store.
 """
@@ -25,7 +26,14 @@ RECHECK_SECONDS = 1.0
 
 
 class FlowRegistry:
-    def __init__(self, flows: Mapping[str, Flow], store: Store, watch: bool = True) -> None:
+    def __init__(
+        self,
+        flows: Mapping[str, Flow],
+        store: Store,
+        watch: bool = True,
+        recheck: float = RECHECK_SECONDS,
+    ) -> None:
+        self._recheck = recheck
         self._store = store
         self._current = dict(flows)
         self._versions: dict[str, Flow] = {f.version: f for f in flows.values()}
@@ -44,7 +52,7 @@ class FlowRegistry:
         flow = self._current.get(name)
         if flow is not None and self._watch and flow.path:
             now = time.monotonic()
-            if now - self._checked.get(name, 0.0) >= RECHECK_SECONDS:
+            if now - self._checked.get(name, 0.0) >= self._recheck:
                 self._checked[name] = now
                 flow = self._reload_if_changed(flow)
         return flow
