@@ -82,3 +82,13 @@ def test_values_from_the_environment_are_typed_and_checked() -> None:
 def test_workers_get_the_settings_whole() -> None:
     settings = Settings(store="redis://h/1", workers=4, auth_token="t", api_base="http://b")
     assert Settings.from_json(settings.to_json()) == settings
+
+
+def test_the_flow_recheck_interval_is_seconds_from_the_environment() -> None:
+    assert Settings().flow_recheck == 1.0
+    assert Settings.from_env({"IVR_FLOW_RECHECK": "0"}).flow_recheck == 0.0
+    assert Settings.from_env({"IVR_FLOW_RECHECK": " 2.5 "}).flow_recheck == 2.5
+    with pytest.raises(SettingsError, match=r"^IVR_FLOW_RECHECK='soon': give a number"):
+        Settings.from_env({"IVR_FLOW_RECHECK": "soon"})
+    with pytest.raises(SettingsError, match=r"^IVR_FLOW_RECHECK='-1(\.0)?': give 0 or more"):
+        Settings.from_env({"IVR_FLOW_RECHECK": "-1"})
