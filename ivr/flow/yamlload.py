@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ivr.flow import yamlhints
 from ivr.flow.problems import Path, Problem
 
 try:  # libyaml is several times faster; the pure-Python parser gives the same nodes.
@@ -231,9 +232,10 @@ def _syntax_problem(error: yaml.YAMLError, text: str) -> tuple[Spot, str]:
         mark = error.problem_mark or error.context_mark
         what = error.problem or "invalid YAML"
         lines = text.splitlines()
-        if "quoted scalar" in (error.context or "") and error.context_mark:
-            mark, what = error.context_mark, "the quote that starts here never ends"
-        elif mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
+        known = yamlhints.explain(error, lines)
+        if known:
+            return known
+        if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
             what = "a tab can't indent YAML: use spaces"
         elif "alias" in what + (error.context or ""):
             what = 'a `*` starts an alias (`*name`) in YAML: put text with `*` in quotes, like "*"'
