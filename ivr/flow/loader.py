@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ivr.flow import checks, schema, yamlload
+from ivr.flow import checks, placement, schema, yamlload, yamlscan
 from ivr.flow.hours import parse_hours
 from ivr.flow.model import BranchItem, Choice, Condition, Dial, Flow, Gather, Prompt, Record, State
 from ivr.flow.problems import Problem, has_errors, sort_problems
@@ -212,7 +212,8 @@ def _load(text: str, name: str, file: str, path: str) -> tuple[Flow | None, list
     problems = _name_problem(name, file) + problems
     if doc is None:
         return None, problems
-    problems = sort_problems(problems + schema.validate(doc, file) + checks.check(doc, file))
+    problems += schema.validate(doc, file) + checks.check(doc, file) + yamlscan.scan(doc, text, file)
+    problems = sort_problems(placement.dedented(doc, file, schema.schema(), problems))
     if has_errors(problems):
         return None, problems
     return build(doc, name=name, text=text, path=path), problems

@@ -65,12 +65,45 @@ def name_of(path: Path) -> str:
     return f"`{path[-1]}` {place(path[:-1])}"
 
 
+def _abbreviates(typed: str, word: str) -> bool:
+    """`vm` abbreviates `voicemail`: same first letter, the rest in order."""
+    if not typed or not word or typed[0] != word[0]:
+        return False
+    rest = iter(word[1:])
+    return all(letter in rest for letter in typed[1:])
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in name.lower().replace("-", "_").split("_") if w]
+
+
+def closest(word: str, known: Iterable[str]) -> str | None:
+    """The known name the author most likely meant: one they started typing (`book` for
+    `booking`, `emergency_vm` for `emergency_voicemail`) before the nearest spelling."""
+    names = list(dict.fromkeys(known))
+    typed = word.lower()
+    started = [n for n in names if len(typed) >= 2 and n.lower().startswith(typed)]
+    parts = _words(word)
+    shortened = [
+        n
+        for n in names
+        if len(parts) > 1
+        and len(_words(n)) == len(parts)
+        and all(map(_abbreviates, parts, _words(n)))
+    ]
+    for tier in (started, shortened):
+        if tier:
+            return max(tier, key=lambda n: difflib.SequenceMatcher(None, typed, n.lower()).ratio())
+    close = difflib.get_close_matches(word, names, n=1)
+    return close[0] if close else None
+
+
 def suggest(word: str, known: Iterable[str], listing: str, limit: int = 12) -> str:
     """ "did you mean `booking`?", else the known names (when few), else a nudge."""
     names = list(known)
-    close = difflib.get_close_matches(word, names, n=1)
+    close = closest(word, names)
     if close:
-        return f"did you mean `{close[0]}`?"
+        return f"did you mean `{close}`?"
     if not names or len(names) > limit:
         return "check the spelling"
     return f"{listing} " + ", ".join(f"`{name}`" for name in names)

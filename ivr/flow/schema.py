@@ -18,6 +18,7 @@ from typing import Any
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 
+from ivr.flow.placement import misplaced
 from ivr.flow.problems import Path, Problem, name_of, place, suggest
 from ivr.flow.yamlload import Document
 
@@ -47,6 +48,7 @@ _EXPECTED: dict[str, str] = {
     "channel": "voice or sms",
     "finish_on_key": "one key: a digit, * or #",
 }
+_BOOLEAN_WORDS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
 _TARGETS = {"next", "fail", "if_no_answer", "start"}
 _TYPE_WORDS = {
     "string": "text",
@@ -192,10 +194,9 @@ def _unknown_keys(error: ValidationError, path: Path, doc: Document, file: str) 
     for key in error.instance:
         if key in known:
             continue
-        if not path and key in schema()["$defs"]["state"]["properties"]:
-            hint = "this is a state's key: put the state under `states:`"
-        else:
-            hint = suggest(str(key), known, "the keys here are", limit=30)
+        hint = misplaced(str(key), path, doc, schema()) or suggest(
+            str(key), known, "the keys here are", limit=30
+        )
         line, column = doc.key_at((*path, key))
         message = f"unknown key `{key}` {place(path)}: {hint}"
         problems.append(Problem(file, line, column, "error", message))
@@ -241,7 +242,12 @@ def _words(error: ValidationError, path: Path, doc: Document) -> str:
         )
     if rule == "minimum":
         return f"{name_of(path)} must be at least {rule_value} (not {shown})"
+    if value is None and rule == "type" and isinstance(path[-1], str):
+        return f"{name_of(path)} is empty: after `{path[-1]}:` write {_expected(error, path)}"
     message = f"{name_of(path)} must be {_expected(error, path)} (not {shown})"
+    if rule in ("type", "enum") and isinstance(value, str) and value.lower() in _BOOLEAN_WORDS:
+        truth = _BOOLEAN_WORDS[value.lower()]
+        return f"{message}: write {truth} (`{value}` is a word in a flow, not {truth})"
     if rule == "type" and "string" in rule_value and isinstance(value, (int, float, bool)):
         message += f'; put it in quotes: "{shown.strip("`")}"'
     return message
