@@ -58,7 +58,10 @@ def test_broken_test_files_are_reported_like_broken_flows(
 ) -> None:
     broken = CASES / "broken"
     out = run(capsys, broken)
-    assert f"{broken}/bad_yaml.yaml:6:7: error: this line is not a list item: start it with" in out
+    assert (
+        f"{broken}/bad_yaml.yaml:6:7: error: this line is not a list item but the one above it is"
+        in out
+    )
     assert f"{broken}/mistakes.yaml:5:9: error: unknown step `pres`: did you mean `press`?" in out
     assert (
         f"{broken}/mistakes.yaml:6:16: error: `state`: flow `desk` has no state `main_mnu`:"

@@ -212,7 +212,9 @@ def _load(text: str, name: str, file: str, path: str) -> tuple[Flow | None, list
     problems = _name_problem(name, file) + problems
     if doc is None:
         return None, problems
-    problems += schema.validate(doc, file) + checks.check(doc, file) + yamlscan.scan(doc, text, file)
+    problems += (
+        schema.validate(doc, file) + checks.check(doc, file) + yamlscan.scan(doc, text, file)
+    )
     problems = sort_problems(placement.dedented(doc, file, schema.schema(), problems))
     if has_errors(problems):
         return None, problems

@@ -125,7 +125,9 @@ def _state_above(doc: Document, line: int, skip: frozenset[str] = frozenset()) -
     return str(max(above)[1]) if above else None
 
 
-def dedented(doc: Document, file: str, whole: dict[str, Any], problems: list[Problem]) -> list[Problem]:
+def dedented(
+    doc: Document, file: str, whole: dict[str, Any], problems: list[Problem]
+) -> list[Problem]:
     """`problems`, with a state's key written at the level of the states said as that."""
     states = doc.data.get("states")
     if not isinstance(states, dict):

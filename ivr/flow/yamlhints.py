@@ -36,6 +36,7 @@ _STARTS = {
     "!": "`!` at the start of a WHAT is read as a YAML tag",
     "-": "`- ` at the start of a WHAT begins a list item in YAML",
 }
+_COMMENT = re.compile(r"\s+#")  # where YAML would have ended the text, had it read it
 _KEYLIKE = re.compile(r"(?P<key>[^\s:][^:]*?)\s*:(?:\s+(?P<rest>.*)|$)")
 
 
@@ -51,11 +52,11 @@ def _split(line: str) -> re.Match[str] | None:
 
 
 def _fixed(parts: re.Match[str], value: str) -> str:
-    """The line again, with `value` quoted after its key."""
+    """The line again, with `value` quoted after its key (and its comment left out)."""
     lead = parts["indent"] + parts["dashes"]
     if parts["key"]:
         lead += parts["key"] + ": "
-    return (lead + quoted(value)).strip()
+    return (lead + quoted(_COMMENT.split(value, maxsplit=1)[0])).strip()
 
 
 def _named(parts: re.Match[str]) -> str:
@@ -64,10 +65,12 @@ def _named(parts: re.Match[str]) -> str:
 
 def _colon(lines: list[str], line: int, column: int) -> tuple[Spot, str] | None:
     parts = _split(lines[line])
-    if not parts or not parts["value"]:
+    if not parts:
         return None
     value_at = parts.start("value")
-    if column < value_at:  # the key's own colon: this key is indented deeper than the one above
+    if (
+        column < value_at or not parts["value"]
+    ):  # the key's own colon: this key is indented deeper than the one above
         above = _previous(lines, line)
         under = _split(lines[above]) if above is not None else None
         if under and under["key"]:
@@ -114,7 +117,9 @@ def _start(lines: list[str], line: int) -> tuple[Spot, str] | None:
         return (line + 1, parts.start("value") + 1), (
             f"{_STARTS[first].replace('WHAT', 'key')}: put the key in quotes: {fixed}"
         )
-    message = f"{_STARTS[first].replace('WHAT', 'value')}: put the text in quotes: {_fixed(parts, value)}"
+    message = (
+        f"{_STARTS[first].replace('WHAT', 'value')}: put the text in quotes: {_fixed(parts, value)}"
+    )
     return (line + 1, parts.start("value") + 1), message
 
 
@@ -149,8 +154,15 @@ def _no_dash(lines: list[str], line: int) -> tuple[Spot, str] | None:
     before = lines[above] if above is not None else ""
     if before.lstrip().startswith("- ") and len(before) - len(before.lstrip()) == indent:
         fixed = f"{text[:indent]}- {text.strip()}".strip()
+        above_parts = _split(before)
+        also = (
+            " (or, if no list was meant, remove the `- ` above)"
+            if (above_parts and above_parts["key"])
+            else ""
+        )
         message = (
-            "this line is not a list item: start it with `- ` like the line above it: " + fixed
+            f"this line is not a list item but the one above it is{also}: "
+            f"to make it another item, start it with `- ` like the line above it: {fixed}"
         )
     else:
         message = (
@@ -160,6 +172,53 @@ def _no_dash(lines: list[str], line: int) -> tuple[Spot, str] | None:
     return (line + 1, indent + 1), message
 
 
+def _unbalanced(value: str) -> bool:
+    mark, body = value[0], value[1:]
+    body = body.replace("''", "") if mark == "'" else re.sub(r"\\.", "", body)
+    return mark not in body
+
+
+def _open_quote(lines: list[str], first: int, last: int) -> tuple[Spot, str] | None:
+    """A quote opened on one line and never closed there, which YAML reads on past it."""
+    for number in range(first, min(last, len(lines) - 1) + 1):
+        parts = _split(lines[number])
+        if parts and parts["value"][:1] in ("'", '"') and _unbalanced(parts["value"]):
+            return _unclosed(lines, number, parts.start("value"))
+    return None
+
+
+def _misaligned(lines: list[str], line: int, block: yaml.Mark) -> tuple[Spot, str] | None:
+    """A line that doesn't line up with the keys of the block it stands in."""
+    text, owner = lines[line], _split(lines[block.line])
+    if not owner or not owner["key"]:
+        return None
+    indent = len(text) - len(text.lstrip())
+    key, at = owner["key"].strip(), block.line + 1
+    if text.lstrip().startswith("- ") and indent == block.column:
+        return (line + 1, indent + 1), (
+            f"a list item (`- `) can't stand among `key: value` lines like `{key}:` (line {at}): "
+            "remove the `- `, or indent the list under the key it belongs to"
+        )
+    if indent == block.column:
+        return None
+    how = "more" if indent > block.column else "less"
+    return (line + 1, indent + 1), (
+        f"this line is indented {how} than `{key}:` (line {at}) in the same block: line it up "
+        f"with `{key}:` ({block.column} spaces), or with the key it belongs under"
+    )
+
+
+def _indented_start(lines: list[str], line: int) -> tuple[Spot, str] | None:
+    first = next((n for n, text in enumerate(lines) if text.strip() and text.strip()[0] != "#"), 0)
+    indent = len(lines[first]) - len(lines[first].lstrip())
+    if not indent or first >= line:
+        return None
+    return (first + 1, 1), (
+        "the first key of the file is indented: the top-level keys (`description:`, `states:` "
+        "...) start at the beginning of the line, with no spaces before them"
+    )
+
+
 def explain(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[Spot, str] | None:
     """Where a syntax error is, and what to type instead, when it is a mistake we know."""
     mark, context = error.problem_mark, error.context_mark
@@ -167,7 +226,7 @@ def explain(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[Spot, str] |
     if "quoted scalar" in where and context is not None:
         return _unclosed(lines, context.line, context.column)
     if "simple key" in where and context is not None and context.line < len(lines):
-        return _no_dash(lines, context.line)
+        return _open_quote(lines, context.line, context.line) or _no_dash(lines, context.line)
     if mark is None or mark.line >= len(lines):
         return None
     if "\t" in lines[mark.line][: mark.column + 1]:
@@ -186,4 +245,8 @@ def explain(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[Spot, str] |
         found = _start(lines, line)
         if found:
             return found
-    return None
+    if "document start" in problem:
+        return _open_quote(lines, 0, mark.line) or _indented_start(lines, mark.line)
+    if context is None or "block mapping" not in where:
+        return None
+    return _open_quote(lines, context.line, mark.line) or _misaligned(lines, mark.line, context)

@@ -235,22 +235,25 @@ def _syntax_problem(error: yaml.YAMLError, text: str) -> tuple[Spot, str]:
         known = yamlhints.explain(error, lines)
         if known:
             return known
-        if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
-            what = "a tab can't indent YAML: use spaces"
-        elif "alias" in what + (error.context or ""):
-            what = 'a `*` starts an alias (`*name`) in YAML: put text with `*` in quotes, like "*"'
-        elif "another document" in what:
-            what = "the file holds more than one document (`---`): a flow is one document"
-        elif error.context:
-            what = f"{what} ({error.context})"
         spot = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return spot, f"YAML syntax: {what}"
+        if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
+            return spot, "a tab can't indent YAML: use spaces, as many as the lines around it"
+        if "alias" in what + (error.context or ""):
+            return spot, "a `*` starts an alias (`*name`) in YAML: put text with `*` in quotes"
+        if "another document" in what:
+            return spot, "the file holds more than one document (`---`): a flow is one document"
+        if error.context:
+            what = f"{what} {error.context}"
+        return spot, (
+            f"YAML can't read this line ({what}): check that it lines up with the lines around "
+            "it, and put text with `:`, `#` or a quote in it in quotes"
+        )
     if isinstance(error, yaml.reader.ReaderError):
         line = text.count("\n", 0, error.position) + 1
         column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
         code = error.character if isinstance(error.character, int) else ord(error.character)
         return (line, column), f"the control character U+{code:04X} is not allowed in a flow file"
-    return (1, 1), f"YAML syntax: {error}"
+    return (1, 1), f"YAML can't read the file ({error}): check its indentation and quotes"
 
 
 def parse(text: str, file: str) -> tuple[Document | None, list[Problem]]:

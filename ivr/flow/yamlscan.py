@@ -29,7 +29,7 @@ def _commented_keys(doc: Document, lines: list[str], path: Path, file: str) -> l
     if line > len(lines) or not lines[line - 1].lstrip().startswith(str(path[-1])):
         return []
     written = doc.data if len(path) == 1 else doc.data["states"][path[1]]
-    present = written.get(path[-1]) if isinstance(written, dict) else None
+    present = written.get(str(path[-1])) if isinstance(written, dict) else None
     problems = []
     for number in range(line, len(lines)):
         text = lines[number]
@@ -60,12 +60,18 @@ def _commented_keys(doc: Document, lines: list[str], path: Path, file: str) -> l
 def _said(node: Node) -> list[ScalarNode]:
     """The plain (unquoted) text scalars in a prompt's value."""
     if isinstance(node, ScalarNode):
-        return [node] if not node.style and isinstance(node.value, str) else []  # C: "", Python: None
+        return (
+            [node] if not node.style and isinstance(node.value, str) else []
+        )  # C: "", Python: None
     if isinstance(node, SequenceNode):
         return [found for item in node.value for found in _said(item)]
     if isinstance(node, MappingNode):
-        return [found for key, value in node.value if key.value not in _NOT_SAID
-                for found in _said(value)]
+        return [
+            found
+            for key, value in node.value
+            if key.value not in _NOT_SAID
+            for found in _said(value)
+        ]
     return []
 
 

@@ -1,0 +1,112 @@
+"""YAML mistakes are told in the author's words, and the line they are told to type works."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ivr.flow.loader import load_flow, load_flow_text
+from ivr.flow.problems import closest, has_errors, suggest
+
+HERE = Path(__file__).parent
+BROKEN = sorted((HERE / "broken").glob("*.yaml"))
+FRONT_DESK = HERE.parent / "flows" / "front_desk.yaml"
+# The corrected line a message offers, after the words that introduce it.
+FIXED = re.compile(r"(?:in quotes|like the line above it|at the end of the text): (?P<line>.+)$")
+
+
+def test_no_message_in_the_corpus_is_the_parsers_own_words() -> None:
+    for path in BROKEN:
+        for problem in load_flow(path)[1]:
+            assert not problem.message.startswith("YAML syntax"), str(problem)
+            assert (
+                "while parsing" not in problem.message and "while scanning" not in problem.message
+            )
+
+
+def offered_fixes() -> list[tuple[Path, int, str]]:
+    fixes = []
+    for path in BROKEN:
+        for problem in load_flow(path)[1]:
+            found = FIXED.search(problem.message)
+            if found:
+                fixes.append((path, problem.line, found["line"]))
+    return fixes
+
+
+@pytest.mark.parametrize("path, line, fixed", offered_fixes(), ids=lambda v: str(v)[-30:])
+def test_the_line_a_message_offers_fixes_the_flow(path: Path, line: int, fixed: str) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    written = lines[line - 1]
+    lines[line - 1] = written[: len(written) - len(written.lstrip())] + fixed
+    flow, problems = load_flow_text("\n".join(lines) + "\n", name=path.stem)
+    assert [p for p in problems if p.line == line] == []
+    assert flow is not None, "\n".join(map(str, problems))
+
+
+def test_the_corpus_has_a_case_for_each_mistake_people_make_by_hand() -> None:
+    stems = {path.stem for path in BROKEN}
+    for mistake in (
+        "colon_in_text",
+        "template_first",
+        "tab_indent",
+        "yaml_syntax",
+        "item_without_dash",
+        "key_without_value",
+        "star_at_start",
+        "ampersand_at_start",
+        "at_sign_at_start",
+        "backtick_at_start",
+        "percent_at_start",
+        "pipe_at_start",
+        "greater_than_at_start",
+        "hash_in_prompt",
+        "pound_commented",
+        "next_dedented",
+        "timeout_in_state",
+        "max_length_in_state",
+        "if_no_answer_abbreviated",
+        "off_stays_a_word",
+    ):
+        assert mistake in stems
+
+
+@pytest.mark.parametrize(
+    "typed, meant",
+    [
+        ("emergency_vm", "emergency_voicemail"),  # word by word, each word begun
+        ("book", "booking"),  # the start of the name
+        ("voicemial", "voicemail"),  # a slip of the fingers
+        ("emergency", "emergency"),
+        ("main_mnu", "main_menu"),
+    ],
+)
+def test_did_you_mean_prefers_what_the_author_started_typing(typed: str, meant: str) -> None:
+    names = ["emergency", "emergency_voicemail", "booking", "voicemail", "main_menu", "goodbye"]
+    assert closest(typed, names) == meant
+
+
+def test_no_suggestion_for_a_word_like_nothing_known() -> None:
+    assert closest("zz", ["booking", "goodbye"]) is None
+    assert suggest("zz", ["booking", "goodbye"], "the states are") == (
+        "the states are `booking`, `goodbye`"
+    )
+
+
+SPECIALS = ["*", "&", "@", "`", "%", "|", ">", "{", "[", '"', "'", "- ", "#", "!", ": ", "\t"]
+
+
+def test_any_character_typed_anywhere_gets_a_message_not_a_crash() -> None:
+    lines = FRONT_DESK.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        colon = line.find(": ")
+        spots = {0, len(line) - len(line.lstrip()), colon + 2 if colon >= 0 else len(line)}
+        for spot in spots:
+            for typed in SPECIALS:
+                changed = [*lines[:number], line[:spot] + typed + line[spot:], *lines[number + 1 :]]
+                text = "\n".join(changed) + "\n"
+                flow, problems = load_flow_text(text, name="typed")
+                assert flow is not None or has_errors(problems)
+                assert all(1 <= p.line <= len(changed) + 1 for p in problems), problems
