@@ -8,9 +8,9 @@ A session that has ended or whose time ran out is never live again, but stays in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from ivr.engine.session import Session
 
@@ -38,9 +38,74 @@ class MessageRecord:
     id: int = 0
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A text or an email waiting in the outbox, and what became of it.
+
+    It is written in the same atomic update as the session that decided it, and sent later by
+    the delivery task. `due` is when it may next be tried: a worker that takes it moves `due`
+    past the time it needs to send it (its lease), so no other worker takes it meanwhile.
+    """
+
+    channel: Literal["sms", "email"]
+    to: str
+    body: str
+    kind: Literal["text", "note"] = "text"
+    sender: str = ""  # the number it is texted from; for an email, the server's IVR_EMAIL_FROM
+    subject: str = ""
+    flow: str = ""
+    conversation: str = ""
+    state: str = ""
+    recording: str = ""  # a note's recording, whose transcription it waits for
+    transcription: str = ""
+    created: float = 0.0
+    due: float = 0.0
+    attempts: int = 0
+    status: Literal["pending", "sent", "failed", "skipped"] = "pending"
+    done: float = 0.0  # when it was sent, or given up
+    detail: str = ""  # the last error, or why it was skipped; the message SID once sent
+    claim: str = ""  # who holds it now (a random token per claim)
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class SwitchChange:
+    """A switch turned on or off: by whom, when, and until when."""
+
+    name: str
+    on: bool
+    at: float
+    by: str  # "command", "api", or the conversation that flipped it
+    until: float | None = None  # then the switch flips back by itself
+
+    def value(self, now: float) -> bool:
+        """The switch's value at `now`: after `until` it is the other way round."""
+        return self.on if self.until is None or now < self.until else not self.on
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What an update writes beside the session, in the same atomic step."""
+
+    messages: Sequence[MessageRecord] = ()
+    outbox: Sequence[Outgoing] = ()
+    switches: Sequence[SwitchChange] = ()
+
+
+# What an update's result asks to write beside the session.
+EffectsOf = Callable[[T], Effects]
+NO_EFFECTS = Effects()
+
+
 class Store(Protocol):
-    def update(self, lookup: str, change: Change[T], ttl: float) -> T:
-        """Atomically replace the live session of `lookup`; it stays live `ttl` seconds."""
+    def update(
+        self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
+    ) -> T:
+        """Atomically replace the live session of `lookup`; it stays live `ttl` seconds.
+
+        `effects(result)`, when given, says what to put in the outbox and which switches to
+        turn, in the same atomic step as the session.
+        """
         ...
 
     def load(self, lookup: str) -> Session | None: ...
@@ -49,7 +114,9 @@ class Store(Protocol):
 
     def add_message(self, message: MessageRecord) -> None: ...
 
-    def set_transcription(self, conversation: str, url: str, text: str) -> bool: ...
+    def set_transcription(self, conversation: str, url: str, text: str) -> bool:
+        """Fill in a kept recording's text; notes waiting for it become due at once."""
+        ...
 
     def messages(self, flow: str | None = None, last: int = 20) -> list[MessageRecord]: ...
 
@@ -63,6 +130,30 @@ class Store(Protocol):
 
     def flow_source(self, version: str) -> tuple[str, str] | None:
         """(name, source) of a flow version this store has seen."""
+        ...
+
+    def claim_outgoing(self, now: float, lease: float, limit: int) -> list[Outgoing]:
+        """Take up to `limit` due items for `lease` seconds: no other worker gets them."""
+        ...
+
+    def finish_outgoing(self, item: Outgoing) -> bool:
+        """Write what became of a claimed item (status, attempts, due, done, detail).
+
+        False when the claim was lost (its lease ran out and another worker took it)."""
+        ...
+
+    def outgoing(self, flow: str | None = None, last: int = 20) -> list[Outgoing]:
+        """The newest items of the outbox, sent or not."""
+        ...
+
+    def switches(self) -> dict[str, SwitchChange]:
+        """The last change of every switch ever turned."""
+        ...
+
+    def set_switch(self, change: SwitchChange) -> None: ...
+
+    def switch_history(self, name: str | None = None, last: int = 20) -> list[SwitchChange]:
+        """The newest changes first."""
         ...
 
     def close(self) -> None: ...

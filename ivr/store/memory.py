@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from dataclasses import replace
 
 from ivr.engine.session import Session
-from ivr.store.base import Change, MessageRecord, T
+from ivr.store.base import Change, EffectsOf, MessageRecord, Outgoing, SwitchChange, T
 
 
 class MemoryStore:
@@ -19,6 +20,8 @@ class MemoryStore:
         self._messages: list[MessageRecord] = []
         self._opt_outs: dict[tuple[str, str], bool] = {}
         self._flows: dict[str, tuple[str, str]] = {}
+        self._outbox: list[Outgoing] = []
+        self._switch_changes: list[SwitchChange] = []
 
     def _live_session(self, lookup: str) -> Session | None:
         entry = self._live.get(lookup)
@@ -26,10 +29,19 @@ class MemoryStore:
             return None
         return entry[0]
 
-    def update(self, lookup: str, change: Change[T], ttl: float) -> T:
+    def update(
+        self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
+    ) -> T:
         with self._lock:
             before = self._live_session(lookup)
             after, result = change(before)
+            if effects is not None:
+                done = effects(result)
+                for message in done.messages:
+                    self._messages.append(replace(message, id=len(self._messages) + 1))
+                for item in done.outbox:
+                    self._outbox.append(replace(item, id=len(self._outbox) + 1))
+                self._switch_changes.extend(done.switches)
             if after is not None:
                 ident = (lookup, after.key, after.started)
                 if ident in self._history_index:
@@ -43,9 +55,11 @@ class MemoryStore:
                     self._live[lookup] = (after, time.time() + ttl)
             return result
 
-    def update_now(self, lookup: str, change: Change[T], ttl: float) -> tuple[bool, T | None]:
+    def update_now(
+        self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
+    ) -> tuple[bool, T | None]:
         """`update`, which never waits long here: the lock is held for microseconds."""
-        return True, self.update(lookup, change, ttl)
+        return True, self.update(lookup, change, ttl, effects)
 
     def load(self, lookup: str) -> Session | None:
         with self._lock:
@@ -62,6 +76,7 @@ class MemoryStore:
 
     def set_transcription(self, conversation: str, url: str, text: str) -> bool:
         with self._lock:
+            released = self._release_notes(conversation, url, text)
             for candidates in (
                 [i for i, m in enumerate(self._messages) if url and m.url == url],
                 [i for i, m in enumerate(self._messages) if m.conversation == conversation],
@@ -70,7 +85,22 @@ class MemoryStore:
                     i = candidates[-1]
                     self._messages[i] = replace(self._messages[i], transcription=text)
                     return True
-            return False
+            return released
+
+    def _release_notes(self, conversation: str, url: str, text: str) -> bool:
+        now, released = time.time(), False
+        for i, item in enumerate(self._outbox):
+            if (
+                item.status == "pending"
+                and item.kind == "note"
+                and item.conversation == conversation
+                and (item.recording == url or not url)
+            ):
+                released = True
+                # A claimed note is being sent right now: it goes as it is.
+                due = item.due if item.claim else min(item.due, now)
+                self._outbox[i] = replace(item, transcription=text, due=due)
+        return released
 
     def messages(self, flow: str | None = None, last: int = 20) -> list[MessageRecord]:
         with self._lock:
@@ -94,6 +124,44 @@ class MemoryStore:
     def flow_source(self, version: str) -> tuple[str, str] | None:
         with self._lock:
             return self._flows.get(version)
+
+    def claim_outgoing(self, now: float, lease: float, limit: int) -> list[Outgoing]:
+        taken: list[Outgoing] = []
+        with self._lock:
+            for i, item in enumerate(self._outbox):
+                if len(taken) >= limit:
+                    break
+                if item.status == "pending" and item.due <= now:
+                    item = self._outbox[i] = replace(item, due=now + lease, claim=uuid.uuid4().hex)
+                    taken.append(item)
+        return taken
+
+    def finish_outgoing(self, item: Outgoing) -> bool:
+        with self._lock:
+            i = item.id - 1
+            if not 0 <= i < len(self._outbox) or self._outbox[i].claim != item.claim:
+                return False
+            kept = self._outbox[i]
+            self._outbox[i] = replace(item, transcription=kept.transcription, claim="")
+            return True
+
+    def outgoing(self, flow: str | None = None, last: int = 20) -> list[Outgoing]:
+        with self._lock:
+            found = [o for o in self._outbox if flow is None or o.flow == flow]
+        return found[::-1][:last]
+
+    def switches(self) -> dict[str, SwitchChange]:
+        with self._lock:
+            return {c.name: c for c in self._switch_changes}
+
+    def set_switch(self, change: SwitchChange) -> None:
+        with self._lock:
+            self._switch_changes.append(change)
+
+    def switch_history(self, name: str | None = None, last: int = 20) -> list[SwitchChange]:
+        with self._lock:
+            found = [c for c in self._switch_changes if name is None or c.name == name]
+        return found[::-1][:last]
 
     def close(self) -> None:
         pass

@@ -15,12 +15,13 @@ from typing import Any
 import redis
 
 from ivr.engine.session import Session
-from ivr.store.base import Change, MessageRecord, T
+from ivr.store.base import Change, EffectsOf, MessageRecord, T
+from ivr.store.redis_outbox import RedisOutbox, queue_effects
 
 PREFIX = "ivr:"
 
 
-class RedisStore:
+class RedisStore(RedisOutbox):
     def __init__(self, url: str) -> None:
         # decode_responses gives str throughout; redis-py's stubs can't express that.
         self._redis: Any = redis.Redis.from_url(url, decode_responses=True)
@@ -28,7 +29,9 @@ class RedisStore:
     def _live_key(self, lookup: str) -> str:
         return f"{PREFIX}live:{lookup}"
 
-    def update(self, lookup: str, change: Change[T], ttl: float) -> T:
+    def update(
+        self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
+    ) -> T:
         live_key = self._live_key(lookup)
         while True:
             with self._redis.pipeline() as pipe:
@@ -40,13 +43,22 @@ class RedisStore:
                     if before is not None and before.ended:
                         before = None
                     after, result = change(before)
-                    if after is None:
+                    done = effects(result) if effects is not None else None
+                    if after is None and done is None:
                         pipe.unwatch()
+                        return result
+                    message_ids = [self._next_message_id() for _ in done.messages] if done else []
+                    pipe.multi()
+                    if done is not None:
+                        for message, number in zip(done.messages, message_ids, strict=True):
+                            self._queue_message(pipe, message, number)
+                        queue_effects(self._redis, pipe, done)
+                    if after is None:
+                        pipe.execute()
                         return result
                     if ident is None or before is None or after.key != before.key:
                         ident = uuid.uuid4().hex
                     ms = max(1, int(ttl * 1000))
-                    pipe.multi()
                     pipe.set(f"{PREFIX}session:{ident}", after.to_json())
                     if after.ended:
                         pipe.delete(live_key)
@@ -73,26 +85,32 @@ class RedisStore:
         return [Session.from_json(d) for d in datas if d]
 
     def add_message(self, message: MessageRecord) -> None:
-        ident = int(self._redis.incr(f"{PREFIX}message_id"))
-        record = {**message.__dict__, "id": ident, "media": list(message.media)}
         pipe = self._redis.pipeline()
+        self._queue_message(pipe, message, self._next_message_id())
+        pipe.execute()
+
+    def _next_message_id(self) -> int:
+        return int(self._redis.incr(f"{PREFIX}message_id"))
+
+    def _queue_message(self, pipe: Any, message: MessageRecord, ident: int) -> None:
+        record = {**message.__dict__, "id": ident, "media": list(message.media)}
         pipe.set(f"{PREFIX}message:{ident}", json.dumps(record))
         pipe.zadd(f"{PREFIX}messages", {str(ident): ident})
         pipe.zadd(f"{PREFIX}messages:{message.flow}", {str(ident): ident})
         if message.url:
             pipe.set(f"{PREFIX}message_url:{message.url}", ident)
         pipe.set(f"{PREFIX}message_conv:{message.conversation}", ident)
-        pipe.execute()
 
     def set_transcription(self, conversation: str, url: str, text: str) -> bool:
+        released = self.release_notes(conversation, url, text)
         ident = self._redis.get(f"{PREFIX}message_url:{url}") if url else None
         ident = ident or self._redis.get(f"{PREFIX}message_conv:{conversation}")
         if not ident:
-            return False
+            return released
         key = f"{PREFIX}message:{ident}"
         data = self._redis.get(key)
         if not data:
-            return False
+            return released
         record = json.loads(data)
         record["transcription"] = text
         self._redis.set(key, json.dumps(record))

@@ -19,7 +19,8 @@ import uuid
 from pathlib import Path
 
 from ivr.engine.session import Session
-from ivr.store.base import Change, MessageRecord, T
+from ivr.store import sqlite_outbox as outbox
+from ivr.store.base import Change, EffectsOf, MessageRecord, Outgoing, SwitchChange, T
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -46,7 +47,7 @@ class SQLiteStore:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         with self._conn() as conn:
-            conn.executescript(SCHEMA)
+            conn.executescript(SCHEMA + outbox.SCHEMA)
 
     def _connect(self, busy_ms: int) -> sqlite3.Connection:
         # Autocommit mode: transactions are begun explicitly where they matter.
@@ -62,12 +63,16 @@ class SQLiteStore:
             conn = self._local.conn = self._connect(30_000)
         return conn
 
-    def update(self, lookup: str, change: Change[T], ttl: float) -> T:
+    def update(
+        self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
+    ) -> T:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
-        return self._update(conn, lookup, change, ttl)
+        return self._update(conn, lookup, change, ttl, effects)
 
-    def update_now(self, lookup: str, change: Change[T], ttl: float) -> tuple[bool, T | None]:
+    def update_now(
+        self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
+    ) -> tuple[bool, T | None]:
         """`update` if it needs no wait for the write lock: (True, result); else (False, None).
 
         For an event loop, which must not sit waiting for another process to let go of the lock.
@@ -79,13 +84,20 @@ class SQLiteStore:
             conn = self._local.now_conn = self._connect(0)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            return True, self._update(conn, lookup, change, ttl)
+            return True, self._update(conn, lookup, change, ttl, effects)
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
                 return False, None
             raise
 
-    def _update(self, conn: sqlite3.Connection, lookup: str, change: Change[T], ttl: float) -> T:
+    def _update(
+        self,
+        conn: sqlite3.Connection,
+        lookup: str,
+        change: Change[T],
+        ttl: float,
+        effects: EffectsOf[T] | None,
+    ) -> T:
         """The rest of an update, once `BEGIN IMMEDIATE` holds the write lock."""
         try:
             now = time.time()
@@ -118,6 +130,11 @@ class SQLiteStore:
                         "UPDATE sessions SET expires = ?, ended = ?, data = ? WHERE id = ?",
                         (now + ttl, int(after.ended), data, row_id),
                     )
+            if effects is not None:
+                done = effects(result)
+                for message in done.messages:
+                    add_message(conn, message)
+                outbox.write_effects(conn, done)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -145,24 +162,7 @@ class SQLiteStore:
         return [Session.from_json(r[0]) for r in rows]
 
     def add_message(self, message: MessageRecord) -> None:
-        m = message
-        self._conn().execute(
-            "INSERT INTO messages (flow, caller, called, conversation, state, at, url, duration,"
-            " text, media, transcription) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                m.flow,
-                m.caller,
-                m.called,
-                m.conversation,
-                m.state,
-                m.at,
-                m.url,
-                m.duration,
-                m.text,
-                json.dumps(list(m.media)),
-                m.transcription,
-            ),
-        )
+        add_message(self._conn(), message)
 
     def set_transcription(self, conversation: str, url: str, text: str) -> bool:
         conn = self._conn()
@@ -175,7 +175,8 @@ class SQLiteStore:
                 "WHERE conversation = ?)",
                 (text, conversation),
             )
-        return cur.rowcount > 0
+        released = outbox.release_notes(conn, conversation, url, text)
+        return cur.rowcount > 0 or released
 
     def messages(self, flow: str | None = None, last: int = 20) -> list[MessageRecord]:
         sql = (
@@ -243,9 +244,47 @@ class SQLiteStore:
         )
         return (row[0], row[1]) if row else None
 
+    def claim_outgoing(self, now: float, lease: float, limit: int) -> list[Outgoing]:
+        return outbox.claim(self._conn(), now, lease, limit)
+
+    def finish_outgoing(self, item: Outgoing) -> bool:
+        return outbox.finish(self._conn(), item)
+
+    def outgoing(self, flow: str | None = None, last: int = 20) -> list[Outgoing]:
+        return outbox.outgoing(self._conn(), flow, last)
+
+    def switches(self) -> dict[str, SwitchChange]:
+        return outbox.switches(self._conn())
+
+    def set_switch(self, change: SwitchChange) -> None:
+        outbox.add_switch(self._conn(), change)
+
+    def switch_history(self, name: str | None = None, last: int = 20) -> list[SwitchChange]:
+        return outbox.switch_history(self._conn(), name, last)
+
     def close(self) -> None:
         for name in ("conn", "now_conn"):
             conn = getattr(self._local, name, None)
             if conn is not None:
                 conn.close()
                 setattr(self._local, name, None)
+
+
+def add_message(conn: sqlite3.Connection, m: MessageRecord) -> None:
+    conn.execute(
+        "INSERT INTO messages (flow, caller, called, conversation, state, at, url, duration,"
+        " text, media, transcription) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            m.flow,
+            m.caller,
+            m.called,
+            m.conversation,
+            m.state,
+            m.at,
+            m.url,
+            m.duration,
+            m.text,
+            json.dumps(list(m.media)),
+            m.transcription,
+        ),
+    )

@@ -1,0 +1,146 @@
+"""The Redis store's outbox and switches.
+
+Items live under `ivr:outbox:{id}` (JSON), and the pending ones in the sorted set
+`ivr:outbox:due`, scored by when they may next be tried. A claim is one server-side script: it
+takes the due ids and moves their score past the lease, with a token per claim kept beside the
+item, so two workers on any hosts never take the same item; finishing checks the token in
+another script. Switch changes are kept forever: no key here has a TTL.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, replace
+from typing import Any
+
+from ivr.store.base import Effects, Outgoing, SwitchChange
+
+PREFIX = "ivr:"
+DUE = f"{PREFIX}outbox:due"
+ALL = f"{PREFIX}outbox:all"
+
+_CLAIM = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+local later = tonumber(ARGV[1]) + tonumber(ARGV[2])
+for i, id in ipairs(ids) do
+  redis.call('ZADD', KEYS[1], later, id)
+  redis.call('SET', ARGV[4] .. id, ARGV[5] .. i)
+end
+return ids
+"""
+_FINISH = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[2])
+if ARGV[3] == 'pending' then
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+else
+  redis.call('ZREM', KEYS[3], ARGV[5])
+end
+return 1
+"""
+
+
+def _key(ident: int | str) -> str:
+    return f"{PREFIX}outbox:{ident}"
+
+
+def _claim_key(ident: int | str) -> str:
+    return f"{PREFIX}outbox_claim:{ident}"
+
+
+def _words_key(ident: int | str) -> str:
+    return f"{PREFIX}outbox_transcription:{ident}"
+
+
+def queue_effects(redis: Any, pipe: Any, effects: Effects) -> None:
+    """Inside the update's MULTI: the outbox items and switch changes it decided.
+
+    `redis` numbers the items first, outside the transaction: a number a retried update never
+    used is only a gap.
+    """
+    for item in effects.outbox:
+        ident = int(redis.incr(f"{PREFIX}outbox_id"))
+        pipe.set(_key(ident), json.dumps(asdict(replace(item, id=ident))))
+        pipe.zadd(DUE, {str(ident): item.due})
+        pipe.zadd(ALL, {str(ident): ident})
+        pipe.zadd(f"{ALL}:{item.flow}", {str(ident): ident})
+        if item.kind == "note":
+            pipe.sadd(f"{PREFIX}outbox_notes:{item.conversation}", ident)
+    for change in effects.switches:
+        queue_switch(pipe, change)
+
+
+def queue_switch(pipe: Any, change: SwitchChange) -> None:
+    data = json.dumps(asdict(change))
+    pipe.hset(f"{PREFIX}switches", change.name, data)
+    pipe.lpush(f"{PREFIX}switch_changes", data)
+
+
+class RedisOutbox:
+    """The outbox and switch methods of `RedisStore`."""
+
+    _redis: Any
+
+    def _items(self, idents: list[str]) -> list[Outgoing]:
+        if not idents:
+            return []
+        datas = self._redis.mget([_key(i) for i in idents])
+        claims = self._redis.mget([_claim_key(i) for i in idents])
+        words = self._redis.mget([_words_key(i) for i in idents])
+        found = []
+        for data, claim, text in zip(datas, claims, words, strict=True):
+            if data:
+                item = Outgoing(**json.loads(data))
+                found.append(replace(item, claim=claim or "", transcription=text or ""))
+        return found
+
+    def claim_outgoing(self, now: float, lease: float, limit: int) -> list[Outgoing]:
+        token = uuid.uuid4().hex + ":"
+        idents = self._redis.eval(
+            _CLAIM, 1, DUE, now, lease, limit, f"{PREFIX}outbox_claim:", token
+        )
+        return [replace(item, due=now + lease) for item in self._items(idents)]
+
+    def finish_outgoing(self, item: Outgoing) -> bool:
+        data = json.dumps(asdict(replace(item, claim="", transcription="")))
+        keys = (_claim_key(item.id), _key(item.id), DUE)
+        done = self._redis.eval(_FINISH, 3, *keys, item.claim, data, item.status, item.due, item.id)
+        return bool(done)
+
+    def release_notes(self, conversation: str, url: str, text: str) -> bool:
+        idents = self._redis.smembers(f"{PREFIX}outbox_notes:{conversation}")
+        released = False
+        now = time.time()
+        for item in self._items(sorted(idents)):
+            if item.status != "pending" or (url and item.recording != url):
+                continue
+            released = True
+            self._redis.set(_words_key(item.id), text)
+            if not self._redis.exists(_claim_key(item.id)):
+                # Only ever sooner: LT leaves a due time already past as it is.
+                self._redis.zadd(DUE, {str(item.id): now}, lt=True)
+        return released
+
+    def outgoing(self, flow: str | None = None, last: int = 20) -> list[Outgoing]:
+        key = f"{ALL}:{flow}" if flow else ALL
+        return self._items(self._redis.zrevrange(key, 0, last - 1))
+
+    def switches(self) -> dict[str, SwitchChange]:
+        found = self._redis.hgetall(f"{PREFIX}switches")
+        return {name: SwitchChange(**json.loads(data)) for name, data in sorted(found.items())}
+
+    def set_switch(self, change: SwitchChange) -> None:
+        pipe = self._redis.pipeline()
+        queue_switch(pipe, change)
+        pipe.execute()
+
+    def switch_history(self, name: str | None = None, last: int = 20) -> list[SwitchChange]:
+        # Changes are few (people flip switches by hand): reading them all is cheap.
+        changes = [
+            SwitchChange(**json.loads(d))
+            for d in self._redis.lrange(f"{PREFIX}switch_changes", 0, -1)
+        ]
+        return [c for c in changes if name is None or c.name == name][:last]
