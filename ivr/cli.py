@@ -40,6 +40,12 @@ def _messages(a: argparse.Namespace, s: Settings) -> int:
     return messages(s.store, flow=a.flow, last=a.last)
 
 
+def _switch(a: argparse.Namespace, s: Settings) -> int:
+    from ivr.tools.switch import switch
+
+    return switch(a.name, a.value, s, until=a.until, tz=a.tz, flow=a.flow)
+
+
 def _simulate(a: argparse.Namespace, s: Settings) -> int:
     from ivr.tools.simulate import simulate
 
@@ -152,6 +158,21 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--last", type=int, default=20)
         p.add_argument("--store", default=None, help="as for serve (default from IVR_STORE)")
         p.set_defaults(fn=fn)
+
+    p = sub.add_parser("switch", help="list the switches, or turn one on or off")
+    p.add_argument("name", nargs="?", default=None, help="the switch (without: list them all)")
+    p.add_argument("value", nargs="?", choices=["on", "off"], default=None)
+    p.add_argument(
+        "--until",
+        default=None,
+        metavar="TIME",
+        help='then it turns back by itself, e.g. "2026-12-24 08:00"',
+    )
+    p.add_argument("--tz", default=None, help="the time zone of --until (default: the flows')")
+    p.add_argument("--flow", default=None, help="the flow whose time zone --until is in")
+    p.add_argument("--store", default=None, help="as for serve (default from IVR_STORE)")
+    _flows(p)
+    p.set_defaults(fn=_switch)
 
     p = sub.add_parser("simulate", help="try a flow in the terminal, without a phone")
     p.add_argument("flow")

@@ -35,6 +35,8 @@ ENV = {
     "api_base": "TWILIO_API_BASE",
     "log_level": "IVR_LOG_LEVEL",
     "flow_recheck": "IVR_FLOW_RECHECK",
+    "smtp_url": "IVR_SMTP_URL",
+    "email_from": "IVR_EMAIL_FROM",
 }
 OPTIONS = {
     "flows_dir": "--flows",
@@ -67,6 +69,10 @@ class Settings:
     api_key: str = ""
     api_secret: str = field(default="", repr=False)
     api_base: str = ""  # TWILIO_API_BASE: send REST calls to another base URL
+    # Where notes to the office are emailed from: smtp://user:pass@host:587 (STARTTLS) or
+    # smtps://user:pass@host:465 (TLS from the start).
+    smtp_url: str = field(default="", repr=False)
+    email_from: str = ""
     voice_session_ttl: float = 24 * 3600.0
     # How often, in seconds, a served flow's file is looked at for edits (0: on every call).
     flow_recheck: float = 1.0
@@ -128,6 +134,12 @@ class Settings:
             )
         if self.flow_recheck < 0:
             raise _Bad("flow_recheck", str(self.flow_recheck), "give 0 or more seconds")
+        if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise _Bad(
+                "smtp_url",
+                self.smtp_url.rpartition("@")[2],  # never the password
+                "write smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465",
+            )
         if self.log_level.lower() not in LOG_LEVELS:
             raise _Bad("log_level", self.log_level, f"use one of {', '.join(LOG_LEVELS)}")
 

@@ -38,9 +38,39 @@ class KeepMessage:
 
 
 @dataclass(frozen=True)
+class SendText:
+    """A text sent through Twilio's REST API, apart from any reply: from the outbox, later."""
+
+    state: str
+    body: str
+    to: str
+    sender: str
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Tell people of the message kept in the same step, by text and by email."""
+
+    state: str
+    sms: tuple[str, ...] = ()
+    email: tuple[str, ...] = ()
+    wait: bool = False  # the recording is being transcribed: wait for its text
+
+
+@dataclass(frozen=True)
+class FlipSwitch:
+    """Turn a named switch on or off, for the whole server."""
+
+    name: str
+    on: bool
+
+
+@dataclass(frozen=True)
 class Log:
     level: Literal["warning", "error"]
     message: str
 
 
-Output = act.Action | KeepMessage | Log
+# What the engine reports beside the actions for Twilio: the web layer keeps, sends or logs it.
+Effect = KeepMessage | SendText | Notify | FlipSwitch | Log
+Output = act.Action | Effect

@@ -14,12 +14,23 @@ from typing import Literal
 from ivr.engine import actions as act
 from ivr.engine import answers
 from ivr.engine.conditions import pick_branch
-from ivr.engine.events import Event, KeepMessage, Log, Output
+from ivr.engine.events import Effect, Event, FlipSwitch, KeepMessage, Log, Notify, Output, SendText
 from ivr.engine.session import Session, Step
 from ivr.flow.model import Flow, State
 from ivr.flow.templates import render
 
-__all__ = ["Event", "KeepMessage", "Log", "Output", "close", "step"]
+__all__ = [
+    "Effect",
+    "Event",
+    "FlipSwitch",
+    "KeepMessage",
+    "Log",
+    "Notify",
+    "Output",
+    "SendText",
+    "close",
+    "step",
+]
 
 # States that don't wait are chained into one reply; a loop the checker missed must still end.
 MAX_HOPS = 50

@@ -91,6 +91,9 @@ class Effects:
     outbox: Sequence[Outgoing] = ()
     switches: Sequence[SwitchChange] = ()
 
+    def __bool__(self) -> bool:
+        return bool(self.messages or self.outbox or self.switches)
+
 
 # What an update's result asks to write beside the session.
 EffectsOf = Callable[[T], Effects]

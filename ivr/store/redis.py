@@ -44,12 +44,12 @@ class RedisStore(RedisOutbox):
                         before = None
                     after, result = change(before)
                     done = effects(result) if effects is not None else None
-                    if after is None and done is None:
+                    if after is None and not done:
                         pipe.unwatch()
                         return result
                     message_ids = [self._next_message_id() for _ in done.messages] if done else []
                     pipe.multi()
-                    if done is not None:
+                    if done:
                         for message, number in zip(done.messages, message_ids, strict=True):
                             self._queue_message(pipe, message, number)
                         queue_effects(self._redis, pipe, done)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from ivr.settings import Settings
 from ivr.store import open_store
+from ivr.store.base import Outgoing
 
 
 def _when(ts: float) -> str:
@@ -26,10 +27,22 @@ def history(store_url: str | None, *, flow: str | None = None, last: int = 20) -
     return 0
 
 
+def delivery(item: Outgoing) -> str:
+    """To whom an item went and when, or what became of it."""
+    how = "email" if item.channel == "email" else "text"
+    if item.status == "sent":
+        return f"{how} to {item.to}: sent {_when(item.done)}"
+    if item.status == "pending":
+        retry = f", trying again at {_when(item.due)}: {item.detail}" if item.detail else ""
+        return f"{how} to {item.to}: not sent yet{retry}"
+    return f"{how} to {item.to}: {item.status} {_when(item.done)}: {item.detail}"
+
+
 def messages(store_url: str | None, *, flow: str | None = None, last: int = 20) -> int:
     store = open_store(store_url or Settings.from_env().store)
     found = store.messages(flow, last)
-    if not found:
+    outbox = store.outgoing(flow, last * 10)
+    if not found and not outbox:
         print("No messages yet.")
     for m in found:
         print(f"{_when(m.at)}  {m.flow:20}  from {m.caller or '-'}  (state {m.state})")
@@ -41,4 +54,16 @@ def messages(store_url: str | None, *, flow: str | None = None, last: int = 20) 
             print(f"    media: {url}")
         if m.transcription:
             print(f"    transcription: {m.transcription}")
+        for item in outbox:
+            if item.kind == "note" and (item.conversation, item.recording) == (
+                m.conversation,
+                m.url,
+            ):
+                print(f"    note by {delivery(item)}")
+    texts = [item for item in outbox if item.kind == "text"]
+    if texts:
+        print("Texts sent by the flows:")
+    for item in texts:
+        print(f"{_when(item.created)}  {item.flow:20}  {delivery(item)}")
+        print(f"    {item.body}")
     return 0

@@ -57,7 +57,7 @@ class Sandbox:
     def __init__(self, flows: Mapping[str, Flow], at: dt.datetime | None = None) -> None:
         self.token = secrets.token_hex(16)
         settings = Settings(flows_dir="", store="memory://", auth_token=self.token)
-        self.app = create_app(settings, flows=flows)
+        self.app = create_app(settings, flows=flows, deliver=False)
         self.services: Services = self.app.state.services
         self.store: Store = self.services.store
         if at is not None:

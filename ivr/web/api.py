@@ -38,6 +38,22 @@ def _authorized(request: Request, token: str) -> bool:
     return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
+def refuse_unless_allowed(request: Request) -> Response | None:
+    """The answer to a request the API must refuse (off, or no valid token); else None."""
+    token = services(request).settings.api_token
+    if not token:
+        return _error("the API is off: set IVR_API_TOKEN to turn it on", "api_off", 404)
+    if not _authorized(request, token):
+        response = _error("send Authorization: Bearer <IVR_API_TOKEN>", "unauthorized", 401)
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    return None
+
+
+def error(message: str, code: str, status: int) -> JSONResponse:
+    return _error(message, code, status)
+
+
 async def _body(request: Request) -> tuple[str, str, dict[str, str]]:
     raw = await request.body()
     if len(raw) > MAX_BODY:
@@ -71,13 +87,9 @@ def _client(request: Request) -> Client:
 
 async def _start(request: Request, kind: str) -> Response:
     svc = services(request)
-    token = svc.settings.api_token
-    if not token:
-        return _error("the API is off: set IVR_API_TOKEN to turn it on", "api_off", 404)
-    if not _authorized(request, token):
-        response = _error("send Authorization: Bearer <IVR_API_TOKEN>", "unauthorized", 401)
-        response.headers["WWW-Authenticate"] = "Bearer"
-        return response
+    denied = refuse_unless_allowed(request)
+    if denied is not None:
+        return denied
     name = request.path_params["flow"]
     try:
         to, from_, values = await _body(request)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -14,9 +16,10 @@ from starlette.routing import Route
 from ivr.flow.loader import load_flows
 from ivr.flow.model import Flow
 from ivr.flow.problems import format_text
+from ivr.outbound.delivery import Delivery
 from ivr.settings import Settings
 from ivr.store import Store, open_store
-from ivr.web import api, sms, voice
+from ivr.web import api, sms, switches, voice
 from ivr.web.registry import FlowRegistry
 from ivr.web.signature import SignatureCheck
 from ivr.web.webhook import Services, services
@@ -66,8 +69,13 @@ def create_app(
     *,
     flows: Mapping[str, Flow] | None = None,
     store: Store | None = None,
+    deliver: bool = True,
 ) -> Starlette:
-    """Build the app. Raises FlowErrors if a flow has errors, MissingToken without a token."""
+    """Build the app. Raises FlowErrors if a flow has errors, MissingToken without a token.
+
+    With `deliver`, the app sends what the outbox holds while it runs (its lifespan); without,
+    texts and notes stay in the store, for a flow tried out or tested.
+    """
     settings = settings or Settings.from_env()
     flows = preflight(settings) if flows is None else flows
     if settings.insecure and not settings.auth_token:
@@ -84,12 +92,29 @@ def create_app(
         Route("/voice/{flow}/status", voice.status, methods=["POST"]),
         Route("/sms/{flow}", sms.incoming, methods=["POST"]),
         *api.ROUTES,
+        *switches.ROUTES,
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
-    app.state.services = Services(
+    svc = Services(
         settings=settings,
         registry=registry,
         store=store,
         signatures=SignatureCheck(settings.auth_token, settings.public_url, settings.insecure),
+        delivery=Delivery(store, settings) if deliver else None,
     )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(svc.delivery.run()) if svc.delivery else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = Starlette(
+        routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan
+    )
+    app.state.services = svc
     return app

@@ -97,8 +97,4 @@ async def incoming(request: Request) -> Response:
         return twiml([SORRY])
     if outcome.flow is None:
         return twiml([SORRY])
-    return twiml(
-        render.sms_actions(
-            o for o in outcome.outputs if not isinstance(o, engine.KeepMessage | engine.Log)
-        )
-    )
+    return twiml(render.sms_actions(o for o in outcome.outputs if not isinstance(o, engine.Effect)))

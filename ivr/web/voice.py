@@ -114,7 +114,7 @@ def _respond(request: Request, outputs: list[engine.Output], found: bool) -> Res
     if not found:
         return apology()
     name = request.path_params["flow"]
-    acts = [o for o in outputs if not isinstance(o, engine.KeepMessage | engine.Log)]
+    acts = [o for o in outputs if not isinstance(o, engine.Effect)]
     return twiml(render.voice(acts, base_url(request, "voice", name)))
 
 

@@ -25,8 +25,10 @@ from ivr.engine import machine as engine
 from ivr.engine.clock import Clock, utc_now
 from ivr.engine.session import Session
 from ivr.flow.model import Flow
+from ivr.outbound.delivery import Delivery
 from ivr.settings import Settings
-from ivr.store.base import MessageRecord, Store
+from ivr.store.base import Effects, Store
+from ivr.web.effects import effects_of
 from ivr.web.registry import FlowRegistry
 from ivr.web.signature import SignatureCheck
 
@@ -43,6 +45,8 @@ class Services:
     signatures: SignatureCheck
     # The time the webhooks go by; a flow tried out or tested in-process can fix it (hours).
     clock: Clock = field(default=utc_now)
+    # Sends what the outbox holds; None where nothing may be sent (simulate, conversation tests).
+    delivery: Delivery | None = None
 
 
 # The clock of the app serving the current request: `now()` is called deep in the step, where
@@ -159,6 +163,7 @@ class Outcome:
     session: Session | None
     outputs: list[engine.Output]
     flow: Flow | None
+    effects: Effects = field(default_factory=Effects)
 
 
 async def advance(request: Request, lookup: str, ttl: float, fn: StepFn) -> Outcome:
@@ -174,33 +179,29 @@ async def advance(request: Request, lookup: str, ttl: float, fn: StepFn) -> Outc
     # for the interpreter, which the event loop keeps busy. When another worker holds the lock,
     # this worker's other webhooks go on meanwhile and this one tries again; only when that
     # keeps failing does it wait in a thread.
+    # Messages kept, texts and notes to send and switches turned are written with the session.
+    at = now()
+
+    def effects(outcome: Outcome) -> Effects:
+        outcome.effects = effects_of(outcome.session, outcome.outputs, outcome.flow, at)
+        return outcome.effects
+
     outcome: Outcome | None = None
     update_now = getattr(store, "update_now", None)
     if update_now is not None:
         for pause in RETRY_PAUSES:
-            _, outcome = update_now(lookup, change, ttl)
+            _, outcome = update_now(lookup, change, ttl, effects)
             if outcome is not None:
                 break
             await asyncio.sleep(pause)
     if outcome is None:
-        outcome = await run_in_threadpool(store.update, lookup, change, ttl)
+        outcome = await run_in_threadpool(store.update, lookup, change, ttl, effects)
     session = outcome.session
+    delivery = services(request).delivery
+    if outcome.effects.outbox and delivery is not None:
+        delivery.wake()
     for out in outcome.outputs:
-        if isinstance(out, engine.KeepMessage) and session is not None:
-            record = MessageRecord(
-                flow=session.flow,
-                caller=session.caller,
-                called=session.called,
-                conversation=session.key,
-                state=out.state,
-                at=now().timestamp(),
-                url=out.url,
-                duration=out.duration,
-                text=out.text,
-                media=out.media,
-            )
-            await run_in_threadpool(store.add_message, record)
-        elif isinstance(out, engine.Log):
+        if isinstance(out, engine.Log):
             level = logging.ERROR if out.level == "error" else logging.WARNING
             log.log(
                 level,
