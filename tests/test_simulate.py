@@ -1,31 +1,54 @@
-"""`ivr simulate` run as a command with piped moves, as a flow author would run it."""
+"""`ivr simulate` with piped moves, as a flow author runs it: in this process through the
+command line's own entry point (quick), and once as a real command."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
+
+from ivr.cli import main
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "flowtests_cases" / "flows"
 EXAMPLES = ROOT / "flows"
 OPEN, CLOSED = "2026-12-01 10:00", "2026-12-01 22:00"  # a Tuesday, in the flows' timezone
 
+Simulate = Callable[..., tuple[int, str, str]]
 
-def simulate(flow: str, moves: str, *args: str, flows: Path = FIXTURES) -> tuple[int, str, str]:
+
+@pytest.fixture
+def simulate(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Simulate:
+    """`ivr simulate FLOW --flows FLOWS ARGS` with `moves` piped in: (exit code, out, err)."""
+    monkeypatch.chdir(ROOT)
+
+    def run(flow: str, moves: str, *args: str, flows: Path = FIXTURES) -> tuple[int, str, str]:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "stdin", io.StringIO(moves))
+        code = main(["simulate", flow, "--flows", str(flows), *args])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        return code, out, err
+
+    return run
+
+
+def test_the_command_with_moves_from_a_pipe() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "simulate", flow, "--flows", str(flows), *args],
-        input=moves,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert "Traceback" not in done.stdout + done.stderr
-    return done.returncode, done.stdout, done.stderr
+        [sys.executable, "-m", "ivr.cli", "simulate", "desk", "--flows", str(FIXTURES),
+         "--at", OPEN],
+        input="2\n12345\n1\n", capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "> 12345\n" in done.stdout and "Traceback" not in done.stdout + done.stderr
+    assert done.stdout.rstrip().endswith("the conversation has ended (completed)")
 
 
-def test_a_call_booking_a_visit() -> None:
+def test_a_call_booking_a_visit(simulate: Simulate) -> None:
     code, out, _ = simulate("desk", "2\n12345\n1\n", "--at", OPEN)
     assert code == 0
     assert out.splitlines() == [
@@ -48,7 +71,7 @@ def test_a_call_booking_a_visit() -> None:
     ]
 
 
-def test_closed_hours_voicemail_and_the_operator() -> None:
+def test_closed_hours_voicemail_and_the_operator(simulate: Simulate) -> None:
     code, out, _ = simulate("desk", "record 4 call me back\n", "--at", CLOSED)
     assert code == 0
     assert "  We're closed right now." in out and "[voicemail] waiting for a recording" in out
@@ -60,7 +83,7 @@ def test_closed_hours_voicemail_and_the_operator() -> None:
     assert out.rstrip().endswith("[voicemail] the conversation has ended (completed)")
 
 
-def test_unknown_and_misplaced_moves_get_a_hint() -> None:
+def test_unknown_and_misplaced_moves_get_a_hint(simulate: Simulate) -> None:
     code, out, _ = simulate("desk", "press one\ndial busy\nsay operator\n", "--at", OPEN)
     assert code == 0
     assert "  (not a move: 'press one'; try keys like 1 or 1234#" in out
@@ -69,7 +92,7 @@ def test_unknown_and_misplaced_moves_get_a_hint() -> None:
     assert out.rstrip().endswith("(end of input: the caller hangs up)")
 
 
-def test_texting_with_the_first_text_as_answer() -> None:
+def test_texting_with_the_first_text_as_answer(simulate: Simulate) -> None:
     code, out, _ = simulate("line", "HOURS\nhi\nbook\nFriday\n", "--sms")
     assert code == 0
     assert out.splitlines()[1:] == [
@@ -89,7 +112,7 @@ def test_texting_with_the_first_text_as_answer() -> None:
     ]
 
 
-def test_a_flow_with_errors_or_no_such_flow(tmp_path: Path) -> None:
+def test_a_flow_with_errors_or_no_such_flow(simulate: Simulate, tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("states:\n  a:\n    say: Hi\n    next: b\n")
     code, out, err = simulate("bad", "1\n", flows=tmp_path)
     assert code == 1 and out == ""
@@ -103,7 +126,7 @@ def test_a_flow_with_errors_or_no_such_flow(tmp_path: Path) -> None:
 # -- the example flows ----------------------------------------------------------------------
 
 
-def test_front_desk_by_voice() -> None:
+def test_front_desk_by_voice(simulate: Simulate) -> None:
     code, out, _ = simulate(
         "front_desk", "1\n2\n12345\n1\n", "--at", OPEN, "--from", "+15551234567", flows=EXAMPLES
     )
@@ -117,7 +140,7 @@ def test_front_desk_by_voice() -> None:
     assert "> silence\n  Goodbye.\n[goodbye] the conversation has ended (completed)" in out
 
 
-def test_sms_keywords_by_text() -> None:
+def test_sms_keywords_by_text(simulate: Simulate) -> None:
     moves = "HOURS\nmenu\norder\nSam\n2026-12-24\nlemon\nno\n"
     code, out, _ = simulate("sms_keywords", moves, "--sms", "--at", OPEN, flows=EXAMPLES)
     assert code == 0
@@ -130,7 +153,7 @@ def test_sms_keywords_by_text() -> None:
     )
 
 
-def test_appointment_reminder_by_voice() -> None:
+def test_appointment_reminder_by_voice(simulate: Simulate) -> None:
     moves = "9\n3\ndial busy\nrecord 5 call me\n"
     code, out, _ = simulate("appointment_reminder", moves, flows=EXAMPLES)
     assert code == 0

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from conftest import Server, Twilio, copy_flows, forget_conversations, sms_form, start_server
+from conftest import TOKEN, Server, Twilio, copy_flows, forget_conversations, start_server
 
 from ivr.store import open_store
+from ivr.tools.phone import ClientTransport, Texting
 
 ALWAYS_OPEN = 'mon-sun: "00:00-24:00"'
 
@@ -46,12 +47,9 @@ def served(office: Server) -> Iterator[Twilio]:
 
 
 def texter(twilio: Twilio, flow: str, frm: str = "+15551230000") -> Callable[[str], list[str]]:
-    def send(body: str) -> list[str]:
-        reply = twilio.post(f"/sms/{flow}", sms_form(body, frm))
-        assert reply.status == 200, reply.text
-        return reply.messages()
-
-    return send
+    """Texts from `frm` to the flow's number, sent by the product's own phone (as Twilio)."""
+    transport = ClientTransport(twilio.client, twilio.base)
+    return Texting(transport, flow, frm, "+15559990000", token=TOKEN).send
 
 
 MENU = "For opening hours, press 1. To book a visit, press 2. To leave a message, press 3."
