@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
 from ivr.engine.session import Session
+from ivr.store.queries import Filters, Handled, OptOut
 
 T = TypeVar("T")
 # Given the live session (or None), return the session to save (or None to save nothing) and
@@ -157,6 +158,25 @@ class Store(Protocol):
 
     def switch_history(self, name: str | None = None, last: int = 20) -> list[SwitchChange]:
         """The newest changes first."""
+        ...
+
+    # -- what the console asks (see queries.py) --------------------------------------------
+    def conversations(self, filters: Filters, last: int = 100) -> list[Session]:
+        """The newest conversations that pass `filters`, newest first."""
+        ...
+
+    def conversation(self, key: str) -> Session | None:
+        """One conversation of the history by its key (a CallSid, or a text's key)."""
+        ...
+
+    def set_handled(self, message_id: int, by: str, at: float) -> None:
+        """Mark a message handled by `by` (a person's name) at `at`; an empty `by` unmarks."""
+        ...
+
+    def handled(self, message_ids: list[int]) -> dict[int, Handled]: ...
+
+    def opt_outs(self) -> list[OptOut]:
+        """The numbers opted out now, the latest first."""
         ...
 
     def close(self) -> None: ...

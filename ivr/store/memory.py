@@ -9,9 +9,11 @@ from dataclasses import replace
 
 from ivr.engine.session import Session
 from ivr.store.base import Change, EffectsOf, MessageRecord, Outgoing, SwitchChange, T
+from ivr.store.memory_queries import MemoryQueries
+from ivr.store.queries import Handled
 
 
-class MemoryStore:
+class MemoryStore(MemoryQueries):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._live: dict[str, tuple[Session, float]] = {}  # lookup -> (session, expires)
@@ -22,6 +24,8 @@ class MemoryStore:
         self._flows: dict[str, tuple[str, str]] = {}
         self._outbox: list[Outgoing] = []
         self._switch_changes: list[SwitchChange] = []
+        self._opt_out_times: dict[tuple[str, str], float] = {}
+        self._handled: dict[int, Handled] = {}
 
     def _live_session(self, lookup: str) -> Session | None:
         entry = self._live.get(lookup)
@@ -110,6 +114,7 @@ class MemoryStore:
     def set_opt_out(self, number: str, ours: str, opted_out: bool) -> None:
         with self._lock:
             self._opt_outs[(number, ours)] = opted_out
+            self._opt_out_times[(number, ours)] = time.time()
 
     def opted_out(self, number: str, ours: str = "") -> bool:
         with self._lock:

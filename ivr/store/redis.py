@@ -17,11 +17,12 @@ import redis
 from ivr.engine.session import Session
 from ivr.store.base import Change, EffectsOf, MessageRecord, T
 from ivr.store.redis_outbox import RedisOutbox, queue_effects
+from ivr.store.redis_queries import RedisQueries
 
 PREFIX = "ivr:"
 
 
-class RedisStore(RedisOutbox):
+class RedisStore(RedisOutbox, RedisQueries):
     def __init__(self, url: str) -> None:
         # decode_responses gives str throughout; redis-py's stubs can't express that.
         self._redis: Any = redis.Redis.from_url(url, decode_responses=True)
@@ -130,6 +131,7 @@ class RedisStore(RedisOutbox):
 
     def set_opt_out(self, number: str, ours: str, opted_out: bool) -> None:
         self._redis.hset(f"{PREFIX}opt_out:{number}", ours, "1" if opted_out else "0")
+        self._redis.hset(f"{PREFIX}opt_out_at:{number}", ours, time.time())
 
     def opted_out(self, number: str, ours: str = "") -> bool:
         key = f"{PREFIX}opt_out:{number}"

@@ -21,6 +21,8 @@ from pathlib import Path
 from ivr.engine.session import Session
 from ivr.store import sqlite_outbox as outbox
 from ivr.store.base import Change, EffectsOf, MessageRecord, Outgoing, SwitchChange, T
+from ivr.store.sqlite_queries import SCHEMA as QUERIES_SCHEMA
+from ivr.store.sqlite_queries import SQLiteQueries
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -40,14 +42,14 @@ CREATE TABLE IF NOT EXISTS flow_versions (
 """
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteQueries):
     def __init__(self, path: str) -> None:
         self.path = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         with self._conn() as conn:
-            conn.executescript(SCHEMA + outbox.SCHEMA)
+            conn.executescript(SCHEMA + outbox.SCHEMA + QUERIES_SCHEMA)
 
     def _connect(self, busy_ms: int) -> sqlite3.Connection:
         # Autocommit mode: transactions are begun explicitly where they matter.

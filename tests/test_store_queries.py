@@ -1,0 +1,106 @@
+"""The console's store queries, the same for memory, SQLite and a real Redis server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis_server import start_redis
+
+from ivr.engine.session import Session
+from ivr.store import MessageRecord, Store, open_store
+from ivr.store.queries import Filters
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "memory":
+        s = open_store("memory://")
+    elif request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path}/s.sqlite3")
+    else:
+        url = request.getfixturevalue("redis_url")
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+        s = open_store(url)
+    yield s
+    s.close()
+
+
+def keep(store: Store, session: Session) -> None:
+    def change(before: Session | None) -> tuple[Session | None, None]:
+        return session, None
+
+    store.update(session.key, change, 60)
+
+
+def conv(key: str, started: float, **kw: object) -> Session:
+    fields: dict[str, object] = {
+        "flow": "menu",
+        "version": "v1",
+        "channel": "voice",
+        "caller": "+15550001",
+        "called": "+15559999",
+    }
+    fields.update(kw)
+    return Session(key=key, started=started, **fields)  # type: ignore[arg-type]
+
+
+def test_conversations_filter_and_newest_first(store: Store) -> None:
+    keep(store, conv("CA1", 100.0))
+    keep(store, conv("CA2", 200.0, flow="desk"))
+    keep(store, conv("SM3", 300.0, channel="sms", caller="+15550002"))
+    keep(store, conv("CA4", 400.0, ended=True, outcome="completed"))
+
+    def keys(**kw: object) -> list[str]:
+        return [s.key for s in store.conversations(Filters(**kw))]  # type: ignore[arg-type]
+
+    assert keys() == ["CA4", "SM3", "CA2", "CA1"]
+    assert keys(flow="menu") == ["CA4", "SM3", "CA1"]
+    assert keys(number="+15550002") == ["SM3"]
+    assert keys(number="+15559999", flow="desk") == ["CA2"]
+    assert keys(channel="sms") == ["SM3"]
+    assert keys(since=200.0, until=400.0) == ["SM3", "CA2"]
+    assert [s.key for s in store.conversations(Filters(), last=2)] == ["CA4", "SM3"]
+
+
+def test_one_conversation_by_key(store: Store) -> None:
+    keep(store, conv("CA1", 100.0, state="menu"))
+    keep(store, conv("CA2", 200.0))
+    found = store.conversation("CA1")
+    assert found is not None and found.state == "menu"
+    assert store.conversation("CA9") is None
+
+
+def test_messages_marked_handled_and_unmarked(store: Store) -> None:
+    for n in range(2):
+        store.add_message(MessageRecord("menu", "+1555", "+1999", f"CA{n}", "vm", 10.0 + n))
+    first, second = sorted(m.id for m in store.messages())
+    store.set_handled(first, "Dana", 50.0)
+    marks = store.handled([first, second])
+    assert list(marks) == [first] and marks[first].by == "Dana" and marks[first].at == 50.0
+    store.set_handled(first, "", 60.0)
+    assert store.handled([first, second]) == {}
+    assert store.handled([]) == {}
+
+
+def test_opt_outs_listed_until_opted_back_in(store: Store) -> None:
+    store.set_opt_out("+15550001", "+15559999", True)
+    store.set_opt_out("+15550002", "+15559999", True)
+    store.set_opt_out("+15550002", "+15559999", False)
+    listed = store.opt_outs()
+    assert [(o.number, o.ours) for o in listed] == [("+15550001", "+15559999")]
+    assert listed[0].at > 0
+    store.set_opt_out("+15550001", "+15559999", False)
+    assert store.opt_outs() == []
+    assert not store.opted_out("+15550001")
