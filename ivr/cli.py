@@ -12,7 +12,8 @@ from ivr.settings import OPTIONS, Settings, SettingsError
 def _serve(a: argparse.Namespace, s: Settings) -> int:
     from ivr.web.server import serve
 
-    return serve(s)
+    # The web app, with the console when it is on.
+    return serve(s, factory="ivr.console.app:app_factory")
 
 
 def _check(a: argparse.Namespace, s: Settings) -> int:

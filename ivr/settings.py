@@ -37,6 +37,7 @@ ENV = {
     "flow_recheck": "IVR_FLOW_RECHECK",
     "smtp_url": "IVR_SMTP_URL",
     "email_from": "IVR_EMAIL_FROM",
+    "console_password": "IVR_CONSOLE_PASSWORD",
 }
 OPTIONS = {
     "flows_dir": "--flows",
@@ -77,6 +78,7 @@ class Settings:
     # How often, in seconds, a served flow's file is looked at for edits (0: on every call).
     flow_recheck: float = 1.0
     log_level: str = "info"
+    console_password: str = field(default="", repr=False)  # the console is off without one
 
     def __post_init__(self) -> None:
         self.check()

@@ -104,3 +104,13 @@ def test_opt_outs_listed_until_opted_back_in(store: Store) -> None:
     store.set_opt_out("+15550001", "+15559999", False)
     assert store.opt_outs() == []
     assert not store.opted_out("+15550001")
+
+
+def test_one_message_by_id(store: Store) -> None:
+    store.add_message(MessageRecord("menu", "+1555", "+1999", "CA1", "vm", 10.0, url="u1"))
+    store.add_message(MessageRecord("menu", "+1555", "+1999", "CA2", "vm", 11.0, media=("m",)))
+    ids = sorted(m.id for m in store.messages())
+    first, second = (store.message(i) for i in ids)
+    assert first is not None and first.url == "u1" and first.conversation == "CA1"
+    assert second is not None and second.media == ("m",) and second.id == ids[1]
+    assert store.message(ids[1] + 100) is None

@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 
 from ivr.engine.session import Session
+from ivr.store.base import MessageRecord
 from ivr.store.queries import Filters, Handled, OptOut, newest
 
 
 class MemoryQueries:
     _lock: threading.Lock
     _history: list[Session]
+    _messages: list[MessageRecord]
     _opt_outs: dict[tuple[str, str], bool]
     _opt_out_times: dict[tuple[str, str], float]
     _handled: dict[int, Handled]
@@ -22,6 +24,12 @@ class MemoryQueries:
     def conversation(self, key: str) -> Session | None:
         with self._lock:
             return next((s for s in reversed(self._history) if s.key == key), None)
+
+    def message(self, message_id: int) -> MessageRecord | None:
+        with self._lock:
+            # ids count from 1 in the order the messages came
+            found = self._messages[message_id - 1 : message_id] if message_id > 0 else []
+        return found[0] if found else None
 
     def set_handled(self, message_id: int, by: str, at: float) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ivr.engine.session import Session
+from ivr.store.base import MessageRecord
 from ivr.store.queries import Filters, Handled, OptOut
 
 PREFIX = "ivr:"
@@ -46,6 +47,14 @@ class RedisQueries:
 
     def conversation(self, key: str) -> Session | None:
         return next((s for s in self._walk(f"{PREFIX}history") if s.key == key), None)
+
+    def message(self, message_id: int) -> MessageRecord | None:
+        data = self._redis.get(f"{PREFIX}message:{message_id}")
+        if not data:
+            return None
+        record = json.loads(data)
+        record["media"] = tuple(record.get("media", ()))
+        return MessageRecord(**record)
 
     def set_handled(self, message_id: int, by: str, at: float) -> None:
         if by:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from ivr.engine.session import Session
+from ivr.store.base import MessageRecord
 from ivr.store.queries import Filters, Handled, OptOut
 
 SCHEMA = """
@@ -49,6 +51,27 @@ class SQLiteQueries:
             .fetchone()
         )
         return Session.from_json(row[0]) if row else None
+
+    def message(self, message_id: int) -> MessageRecord | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT flow, caller, called, conversation, state, at, url, duration, text, media,"
+                " transcription, id FROM messages WHERE id = ?",
+                (message_id,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        names = ("flow", "caller", "called", "conversation", "state", "at", "url", "duration")
+        return MessageRecord(
+            **dict(zip(names, row, strict=False)),
+            text=row[8],
+            media=tuple(json.loads(row[9] or "[]")),
+            transcription=row[10],
+            id=row[11],
+        )
 
     def set_handled(self, message_id: int, by: str, at: float) -> None:
         if by:

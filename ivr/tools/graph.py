@@ -8,6 +8,7 @@ running out of attempts dotted. A state no path reaches is drawn greyed out.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -124,14 +125,17 @@ def _ids(flow: Flow) -> dict[str, str]:
     return ids | {BEGIN: BEGIN, FINISH: FINISH, ANYWHERE: ANYWHERE}
 
 
-def mermaid(flow: Flow) -> str:
-    """A Mermaid `flowchart TD` of the flow."""
+def mermaid(flow: Flow, notes: Mapping[str, str] | None = None) -> str:
+    """A Mermaid `flowchart TD` of the flow; `notes` adds a line under some states' names."""
     ids = _ids(flow)
+    notes = notes or {}
     all_edges = edges(flow)
     lines = ["flowchart TD", f'    {BEGIN}(("start"))']
     for state in flow.states.values():
         name, prompt = (mermaid_text(part) for part in _label(state))
         label = f"<b>{name}</b>" + (f"<br/>{prompt}" if prompt else "")
+        if state.name in notes:
+            label += f"<br/><i>{mermaid_text(notes[state.name])}</i>"
         shape = ('{"', '"}') if state.branch else ('["', '"]')
         lines.append(f"    {ids[state.name]}{shape[0]}{label}{shape[1]}")
     if any(e.target == FINISH for e in all_edges):

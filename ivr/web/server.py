@@ -14,11 +14,14 @@ from ivr.web.app import FlowErrors, MissingToken, create_app, preflight
 
 
 def app_factory() -> Starlette:
-    """What each uvicorn worker runs: the app, from the settings `serve` handed down."""
+    """What each uvicorn worker runs: the app, from the settings `serve` handed down.
+
+    `ivr serve` runs the console's factory instead, which adds the console to this app.
+    """
     return create_app(Settings.from_json(os.environ[WORKER_VARIABLE]))
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, factory: str = "ivr.web.server:app_factory") -> int:
     """Check the flows and the token, then run the workers; the exit status."""
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
@@ -37,7 +40,7 @@ def serve(settings: Settings) -> int:
     # Workers are separate processes: they get the settings whole, through the environment.
     os.environ[WORKER_VARIABLE] = settings.to_json()
     uvicorn.run(
-        "ivr.web.server:app_factory",
+        factory,
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -1,0 +1,88 @@
+"""The console as an ASGI app of its own, mounted at `/console` of the web app.
+
+It is mounted only when `IVR_CONSOLE_PASSWORD` is set: without it `/console` is a plain 404.
+Every page but the login form and the static files needs a login; without one, a browser is
+sent to the login form and comes back where it was going afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ivr.console import conversations, flows, login, messages, optouts, trying
+from ivr.console.auth import Guard
+from ivr.console.render import HERE, base
+from ivr.settings import WORKER_VARIABLE, Settings
+from ivr.web.app import create_app
+
+OPEN_PATHS = ("/login", "/static/")
+
+
+class LoginRequired:
+    """Send a request without a valid session to the login form (pages) or refuse it (403)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        path = request.url.path.removeprefix(str(scope.get("root_path", "")))
+        guard: Guard = scope["app"].state.guard
+        if path.startswith(OPEN_PATHS) or guard.session_token(request):
+            await self.app(scope, receive, send)
+            return
+        target = base(request) + "/login"
+        if request.method == "GET" and path not in ("", "/"):
+            target += "?next=" + quote(
+                path + (f"?{request.url.query}" if request.url.query else "")
+            )
+        await RedirectResponse(target, status_code=303)(scope, receive, send)
+
+
+async def home(request: Request) -> RedirectResponse:
+    return RedirectResponse(base(request) + "/flows", status_code=303)
+
+
+def console_app(web: Starlette, settings: Settings) -> Starlette:
+    """The console for the web app `web`, whose services (store, flows) it shows."""
+    routes = [
+        Route("/", home, methods=["GET"]),
+        *login.ROUTES,
+        *flows.ROUTES,
+        *conversations.ROUTES,
+        *messages.ROUTES,
+        *optouts.ROUTES,
+        *trying.ROUTES,
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes)
+    app.add_middleware(LoginRequired)
+    app.state.guard = Guard(settings.console_password, settings.public_url.startswith("https:"))
+    app.state.settings = settings
+    app.state.web = web  # its services are looked up per request: they may start later
+    app.state.tries = trying.Tries()
+    return app
+
+
+def mount_console(web: Starlette, settings: Settings) -> Starlette:
+    """Add the console at `/console` when a password is set; `web` unchanged otherwise."""
+    if settings.console_password:
+        web.router.routes.append(Mount("/console", app=console_app(web, settings)))
+    return web
+
+
+def app_factory() -> Starlette:
+    """What each `ivr serve` worker runs: the web app, with the console when it is on."""
+    settings = Settings.from_json(os.environ[WORKER_VARIABLE])
+    return mount_console(create_app(settings), settings)

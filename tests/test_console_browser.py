@@ -1,0 +1,202 @@
+"""The console in a real browser: Chromium, driven by Playwright, against `ivr serve` started as a
+process with a real SQLite store. Each page is saved as a screenshot (see console_support)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from conftest import Server, Twilio, sms_form, start_server
+from console_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    SCREENSHOTS,
+    call_hang_up,
+    call_hours,
+    call_voicemail,
+    recordings,
+    write_desk,
+)
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from ivr.store import open_store
+
+
+def sid() -> str:
+    return "CA" + os.urandom(16).hex()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    # A missing browser is a failure, never a skip: the console would go untested.
+    assert Path(CHROMIUM).exists(), f"Chromium is needed at {CHROMIUM}: apt-get install chromium"
+    with sync_playwright() as p:
+        found = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield found
+        found.close()
+
+
+@pytest.fixture(scope="module")
+def media() -> Iterator[str]:
+    with recordings() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory, media: str) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("console")
+    flows = write_desk(folder / "flows")
+    store = f"sqlite:///{folder}/ivr.sqlite3"
+    server = start_server(
+        flows, store, folder / "server.log", env={"IVR_CONSOLE_PASSWORD": PASSWORD}
+    )
+    with httpx2.Client(timeout=10) as client:
+        twilio = Twilio(client, server.url, open_store(store))
+        call_hours(twilio, sid())
+        call_hang_up(twilio, sid())
+        call_voicemail(twilio, sid(), media, "Please call me back about the leak.")
+        twilio.post("/sms/desk", sms_form("STOP", frm="+15550007777"))
+    yield server
+    server.proc.terminate()
+    server.proc.wait(10)
+
+
+@pytest.fixture
+def page(browser: Browser, console: Server) -> Iterator[Page]:
+    context = browser.new_context(base_url=console.url, viewport={"width": 1100, "height": 900})
+    found = context.new_page()
+    yield found
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Page, password: str = PASSWORD) -> None:
+    page.goto("/console/flows")
+    expect(page).to_have_url(re.compile(r"/console/login\?next=/flows$"))
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_log_in_after_a_refusal(page: Page, console: Server) -> None:
+    log_in(page, "not the password")
+    expect(page.get_by_role("alert")).to_have_text("That is not the password.")
+    shot(page, "login")
+    assert "console: a wrong password from 127.0.0.1" in console.log.read_text()
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/console/flows$"))
+    expect(page.get_by_role("link", name="desk", exact=True)).to_be_visible()
+    shot(page, "flows")
+
+
+def test_a_flows_picture_and_its_counts(page: Page) -> None:
+    log_in(page)
+    page.get_by_role("link", name="desk", exact=True).click()
+    expect(page.locator("#picture[data-drawn=yes] svg")).to_be_visible()
+    picture = page.locator("#picture svg")
+    expect(picture).to_contain_text("menu")
+    expect(picture).to_contain_text("3 in · 1 hung up")  # the three calls came in at the menu
+    expect(page.locator("#traffic td[data-state=menu]")).to_have_text("3")
+    expect(page.locator("#traffic td[data-state=voicemail]")).to_have_text("1")
+    expect(page.get_by_text("The check finds no problems")).to_be_visible()
+    shot(page, "flow")
+
+
+def test_conversations_appear_and_open(page: Page, console: Server, media: str) -> None:
+    log_in(page)
+    page.goto("/console/conversations")
+    rows = page.locator("#rows tr[data-key]")
+    expect(rows).to_have_count(3)
+    with httpx2.Client(timeout=10) as client:  # a new call while the page is open
+        call_hours(Twilio(client, console.url, open_store(console.store)), sid())
+    expect(rows).to_have_count(4, timeout=15_000)
+    expect(page.locator("#fresh")).to_have_text("1 new conversation just now.")
+    shot(page, "conversations")
+    page.get_by_label("Ending").select_option("hung up")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1)
+    rows.first.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Call from +15551230000")
+    steps = page.locator("#steps tbody tr")
+    expect(steps).to_have_count(2)
+    expect(steps.nth(0)).to_contain_text("menu")
+    expect(steps.nth(1)).to_contain_text("ended")
+    shot(page, "conversation")
+
+
+def test_a_voicemail_plays_and_is_marked_handled(page: Page, console: Server) -> None:
+    log_in(page)
+    page.goto("/console/messages")
+    expect(page.get_by_text("Please call me back about the leak.")).to_be_visible()
+    audio = page.locator("audio").first
+    audio.evaluate("a => a.play()")
+    page.wait_for_function(
+        "() => { const a = document.querySelector('audio'); return a.currentTime > 0 }"
+    )
+    shot(page, "messages")
+    page.get_by_label("Your name").fill("Dana")
+    page.get_by_role("button", name="Mark handled").click()
+    expect(page.get_by_text("No messages waiting.")).to_be_visible()
+    page.get_by_label("Show").select_option("all")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_text(re.compile("Handled by Dana at"))).to_be_visible()
+    kept = open_store(console.store)
+    assert [mark.by for mark in kept.handled([m.id for m in kept.messages()]).values()] == ["Dana"]
+
+
+def test_a_forged_post_changes_nothing_and_opting_in_works(page: Page, console: Server) -> None:
+    log_in(page)
+    page.goto("/console/opt-outs")
+    expect(page.get_by_role("cell", name="+15550007777", exact=True)).to_be_visible()
+    # The browser's own cookie, but no form token: what a forging page could send.
+    forged = page.request.post(
+        "/console/opt-outs/opt-in", form={"number": "+15550007777", "ours": "+15559990000"}
+    )
+    assert forged.status == 403
+    assert open_store(console.store).opted_out("+15550007777")
+    shot(page, "opt-outs")
+    page.get_by_role("button", name="Opt +15550007777 back in").click()
+    expect(page.get_by_text("No number has opted out.")).to_be_visible()
+    assert not open_store(console.store).opted_out("+15550007777")
+
+
+def test_try_a_call_on_the_keypad(page: Page, console: Server) -> None:
+    log_in(page)
+    page.goto("/console/try/desk")
+    page.get_by_role("button", name="Call", exact=True).click()
+    expect(page.locator("#state")).to_have_text("menu")
+    expect(page.locator(".turn.line.latest")).to_have_text(re.compile("For our hours press 1"))
+    page.get_by_role("button", name="Press 2").click()
+    expect(page.locator("#state")).to_have_text("voicemail")
+    expect(page.get_by_role("status")).to_contain_text("waiting for a recording")
+    shot(page, "try-call")
+    page.get_by_label("Message").fill("Hello there")
+    page.get_by_role("button", name="Leave the message").click()
+    expect(page.get_by_role("status")).to_contain_text("the conversation has ended")
+    page.get_by_role("button", name="Text again").click()
+    page.get_by_label("Text", exact=True).fill("2")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator(".turn.line.latest")).to_have_text(re.compile("after the tone"))
+    shot(page, "try-text")
+    # A try happens in a sandbox: the office's history has only the real calls.
+    assert all(s.caller != "+15005550006" for s in open_store(console.store).history(last=100))
+
+
+def test_a_phone_sized_screen(browser: Browser, console: Server) -> None:
+    context = browser.new_context(base_url=console.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    log_in(page)
+    page.goto("/console/conversations")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide on a 390px screen"
+    shot(page, "phone-conversations")
+    context.close()
