@@ -13,7 +13,7 @@ from starlette.datastructures import Headers
 from starlette.formparsers import FormParser
 from starlette.testclient import TestClient
 
-from ivr.web.webhook import IndexedForm, plain_fields
+from ivr.web.forms import IndexedForm, plain_fields
 
 TRICKY = [
     b"a=1",

@@ -26,9 +26,7 @@ MENU = "For opening hours, press 1. To book a visit, press 2. To leave a message
 def make_app(at: dt.datetime = OPEN) -> Starlette:
     flows, problems = load_flows([FLOWS])
     assert not [p for p in problems if p.level == "error"], problems
-    app = create_app(Settings(store="memory://", auth_token=TOKEN), flows=flows)
-    app.state.services.clock = lambda: at
-    return app
+    return create_app(Settings(store="memory://", auth_token=TOKEN), flows=flows, clock=lambda: at)
 
 
 @pytest.fixture

@@ -103,3 +103,26 @@ def new_conversation(
         called=ours,
         vars={**variables, "caller": theirs, "called": ours, "channel": "sms"},
     )
+
+
+def new_call(
+    flow: Flow,
+    sid: str,
+    caller: str,
+    called: str,
+    variables: Mapping[str, str] = {},
+    *,
+    version: str | None = None,
+    started: float = 0.0,
+) -> Session:
+    """A call's session before its first step; `caller` is the person, whoever dialled."""
+    return Session(
+        key=sid,
+        flow=flow.name,
+        version=version or flow.version,
+        channel="voice",
+        caller=caller,
+        called=called,
+        started=started,
+        vars={**variables, "caller": caller, "called": called, "channel": "voice"},
+    )

@@ -48,12 +48,20 @@ class SQLiteStore(SQLiteQueries):
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # Every thread's connections, so that `close` can close them all, not only its own.
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
         with self._conn() as conn:
             conn.executescript(SCHEMA + outbox.SCHEMA + QUERIES_SCHEMA)
 
     def _connect(self, busy_ms: int) -> sqlite3.Connection:
         # Autocommit mode: transactions are begun explicitly where they matter.
-        conn = sqlite3.connect(self.path, timeout=busy_ms / 1000, isolation_level=None)
+        # Each connection is used by the thread that made it only; `close` may run elsewhere.
+        conn = sqlite3.connect(
+            self.path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False
+        )
+        with self._opened_lock:
+            self._opened.append(conn)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA busy_timeout={busy_ms}")
@@ -265,11 +273,12 @@ class SQLiteStore(SQLiteQueries):
         return outbox.switch_history(self._conn(), name, last)
 
     def close(self) -> None:
-        for name in ("conn", "now_conn"):
-            conn = getattr(self._local, name, None)
-            if conn is not None:
-                conn.close()
-                setattr(self._local, name, None)
+        """Close the connections of every thread that used this store."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
+        self._local = threading.local()
 
 
 def add_message(conn: sqlite3.Connection, m: MessageRecord) -> None:

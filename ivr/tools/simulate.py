@@ -16,7 +16,8 @@ import zoneinfo
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
-from ivr.engine.session import Session
+from ivr.engine.clock import Clock, utc_now
+from ivr.engine.session import Session, new_call
 from ivr.flow.model import Flow
 from ivr.settings import Settings
 from ivr.store import Store
@@ -48,6 +49,11 @@ def local_time(text: str, flow: Flow | None) -> dt.datetime | None:
     return at
 
 
+def _running_from(at: dt.datetime) -> Clock:
+    began = time.monotonic()
+    return lambda: at + dt.timedelta(seconds=time.monotonic() - began)
+
+
 class Sandbox:
     """The real app in-process on a memory store, reached through the phone.
 
@@ -57,12 +63,10 @@ class Sandbox:
     def __init__(self, flows: Mapping[str, Flow], at: dt.datetime | None = None) -> None:
         self.token = secrets.token_hex(16)
         settings = Settings(flows_dir="", store="memory://", auth_token=self.token)
-        self.app = create_app(settings, flows=flows, deliver=False)
+        clock = utc_now if at is None else _running_from(at)
+        self.app = create_app(settings, flows=flows, deliver=False, clock=clock)
         self.services: Services = self.app.state.services
         self.store: Store = self.services.store
-        if at is not None:
-            began = time.monotonic()
-            self.services.clock = lambda: at + dt.timedelta(seconds=time.monotonic() - began)
         self.transport = app_transport(self.app, raise_server_exceptions=False)
 
     def call(
@@ -74,15 +78,7 @@ class Sandbox:
         found = self.services.registry.current(flow)
         if variables and found is not None:
             # `ivr call --var` keeps the variables under the CallSid before Twilio rings.
-            preset = Session(
-                key=call.sid,
-                flow=flow,
-                version=found.version,
-                channel="voice",
-                caller=caller,
-                called=called,
-                vars=dict(variables),
-            )
+            preset = new_call(found, call.sid, caller, called, variables)
             ttl = self.services.settings.voice_session_ttl
             self.store.update(call.sid, lambda _: (preset, None), ttl)
         return call

@@ -77,11 +77,10 @@ async def _body(request: Request) -> tuple[str, str, dict[str, str]]:
 
 
 def _client(request: Request) -> Client:
-    # One REST client per app: it keeps its connections to Twilio open between requests.
-    client: Client | None = getattr(request.app.state, "twilio_client", None)
+    # Made once with the app: it keeps its connections to Twilio open between requests.
+    client = services(request).twilio
     if client is None:
-        client = make_client(services(request).settings)
-        request.app.state.twilio_client = client
+        return make_client(services(request).settings)  # refuses, naming what is missing
     return client
 
 

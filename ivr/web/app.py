@@ -12,11 +12,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from twilio.rest import Client
 
+from ivr.engine.clock import Clock, utc_now
 from ivr.flow.loader import load_flows
 from ivr.flow.model import Flow
 from ivr.flow.problems import format_text
 from ivr.outbound.delivery import Delivery
+from ivr.outbound.rest import Refused, make_client
 from ivr.settings import Settings
 from ivr.store import Store, open_store
 from ivr.web import api, sms, switches, voice
@@ -70,18 +73,23 @@ def create_app(
     flows: Mapping[str, Flow] | None = None,
     store: Store | None = None,
     deliver: bool = True,
+    twilio_client: Client | None = None,
+    clock: Clock = utc_now,
 ) -> Starlette:
     """Build the app. Raises FlowErrors if a flow has errors, MissingToken without a token.
 
-    With `deliver`, the app sends what the outbox holds while it runs (its lifespan); without,
-    texts and notes stay in the store, for a flow tried out or tested.
+    The app opens the store of `settings.store` unless given one, and closes it when it shuts
+    down (its lifespan); a store given is the caller's to close. With `deliver`, the app sends
+    what the outbox holds while it runs; without, texts and notes stay in the store, for a flow
+    tried out or tested. The REST client for the outbound API is made from the settings unless
+    given; `clock` is the time the flows go by.
     """
     settings = settings or Settings.from_env()
     flows = preflight(settings) if flows is None else flows
     if settings.insecure and not settings.auth_token:
         log.warning("running without signature checks (--insecure): anyone can drive the flows")
+    owned = store is None
     store = store or open_store(settings.store)
-    registry = FlowRegistry(flows, store, recheck=settings.flow_recheck)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/voice/{flow}", voice.incoming, methods=["POST"]),
@@ -96,10 +104,12 @@ def create_app(
     ]
     svc = Services(
         settings=settings,
-        registry=registry,
+        registry=FlowRegistry(flows, store, recheck=settings.flow_recheck),
         store=store,
         signatures=SignatureCheck(settings.auth_token, settings.public_url, settings.insecure),
         delivery=Delivery(store, settings) if deliver else None,
+        clock=clock,
+        twilio=twilio_client if twilio_client is not None else _rest_client(settings),
     )
 
     @contextlib.asynccontextmanager
@@ -112,9 +122,19 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if owned:
+                store.close()
 
     app = Starlette(
         routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan
     )
     app.state.services = svc
     return app
+
+
+def _rest_client(settings: Settings) -> Client | None:
+    # Without credentials there is no client: the API then says which ones are missing.
+    try:
+        return make_client(settings)
+    except Refused:
+        return None

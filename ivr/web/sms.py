@@ -1,4 +1,8 @@
-"""The SMS webhook: keywords first (STOP, START, HELP), then the conversation of the number pair."""
+"""The SMS webhook: keywords first (STOP, START, HELP), then the conversation of the number pair.
+
+How a text maps to an engine event and its outputs to TwiML; the rest is the path every webhook
+takes (`webhook`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from typing import Literal
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.requests import Request
 from starlette.responses import Response
 
 from ivr.engine import machine as engine
@@ -15,7 +18,7 @@ from ivr.engine.answers import normalize
 from ivr.engine.session import Session, conversation_key, new_conversation
 from ivr.flow.templates import render as render_template
 from ivr.web import twiml as render
-from ivr.web.webhook import StepResult, advance, current_flow, now, run_step, services, signed_form
+from ivr.web.webhook import Hook, StepResult, advance, current_flow, now, run_step, webhook
 
 log = logging.getLogger("ivr.web.sms")
 
@@ -39,30 +42,28 @@ def _media(form: FormData) -> tuple[str, ...]:
     return tuple(u for u in urls if u)
 
 
-async def incoming(request: Request) -> Response:
-    """`POST /sms/{flow}`: a text arrives."""
-    form = await signed_form(request)
-    flow = current_flow(request)
-    svc = services(request)
-    theirs, ours = str(form.get("From") or ""), str(form.get("To") or "")
-    body = str(form.get("Body") or "")
-    media = _media(form)
-    lookup = conversation_key(ours, theirs)
+async def _incoming(hook: Hook) -> Response:
+    flow = current_flow(hook)
+    store, registry = hook.services.store, hook.services.registry
+    theirs, ours = str(hook.form.get("From") or ""), str(hook.form.get("To") or "")
+    body = str(hook.form.get("Body") or "")
+    media = _media(hook.form)
+    lookup = hook.conversation = conversation_key(ours, theirs)
     word = normalize(body)
 
     if word in STOP_WORDS:
-        await run_in_threadpool(svc.store.set_opt_out, theirs, ours, True)
+        await run_in_threadpool(store.set_opt_out, theirs, ours, True)
 
         def stop(before: Session | None) -> StepResult:
             return (engine.close(before, "stop", now()) if before else None), [], None
 
-        await advance(request, lookup, flow.sms_session_timeout, stop)
+        await advance(hook, lookup, flow.sms_session_timeout, stop)
         log.info("%s opted out of texts from %s", theirs, ours)
         return twiml([])
-    opted_out = await run_in_threadpool(svc.store.opted_out, theirs, ours)
+    opted_out = await run_in_threadpool(store.opted_out, theirs, ours)
     # YES opts back in only a number that opted out: elsewhere it is an answer like any other.
     if word in START_WORDS or (word == "yes" and opted_out):
-        await run_in_threadpool(svc.store.set_opt_out, theirs, ours, False)
+        await run_in_threadpool(store.set_opt_out, theirs, ours, False)
         log.info("%s opted back in to texts from %s", theirs, ours)
         return twiml([])
     if word in HELP_WORDS:
@@ -77,24 +78,20 @@ async def incoming(request: Request) -> Response:
         if before is None:
             session = new_conversation(flow, ours, theirs, now())
             return run_step(
-                svc.registry, session, engine.Event("start", text=body, input="text", media=media)
+                registry, session, engine.Event("start", text=body, input="text", media=media)
             )
         kind: Literal["record", "answer"] = "record" if before.waiting == "record" else "answer"
-        return run_step(
-            svc.registry, before, engine.Event(kind, text=body, input="text", media=media)
-        )
+        return run_step(registry, before, engine.Event(kind, text=body, input="text", media=media))
 
-    try:
-        outcome = await advance(request, lookup, flow.sms_session_timeout, on_text)
-    except Exception:
-        found = await run_in_threadpool(svc.store.load, lookup)
-        log.exception(
-            "sms webhook failed (flow %s, state %s, conversation %s)",
-            flow.name,
-            found.state if found else "?",
-            lookup,
-        )
-        return twiml([SORRY])
+    outcome = await advance(hook, lookup, flow.sms_session_timeout, on_text)
     if outcome.flow is None:
-        return twiml([SORRY])
+        return apology()
     return twiml(render.sms_actions(o for o in outcome.outputs if not isinstance(o, engine.Effect)))
+
+
+def apology() -> Response:
+    return twiml([SORRY])
+
+
+incoming = webhook("sms", _incoming, apology)
+incoming.__doc__ = "`POST /sms/{flow}`: a text arrives."

@@ -1,8 +1,10 @@
-"""What every webhook shares: read the form, check the signature, find the flow, run a step.
+"""The path every webhook takes, voice or SMS: form -> event -> atomic advance -> outputs.
 
-The data flows one way: request -> signature check -> session load -> engine step -> TwiML
-render -> session save. `advance` does the middle of it inside the store's atomic update, so two
-webhooks for one conversation never start from the same session.
+`webhook` reads the signed form (`forms`) and hands it to the channel (`voice`, `sms`), which
+maps it to an engine event. `advance` loads the session, runs the step and saves the result in
+one atomic update of the store, so two webhooks for one conversation never start from the same
+session; the channel then renders the outputs as TwiML (`twiml`). A failure anywhere becomes the
+channel's apology.
 """
 
 from __future__ import annotations
@@ -10,16 +12,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import unquote_plus
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import Response
+from twilio.rest import Client
 
 from ivr.engine import machine as engine
 from ivr.engine.clock import Clock, utc_now
@@ -29,6 +31,7 @@ from ivr.outbound.delivery import Delivery
 from ivr.settings import Settings
 from ivr.store.base import Effects, Store
 from ivr.web.effects import effects_of
+from ivr.web.forms import signed_form
 from ivr.web.registry import FlowRegistry
 from ivr.web.signature import SignatureCheck
 
@@ -47,6 +50,8 @@ class Services:
     clock: Clock = field(default=utc_now)
     # Sends what the outbox holds; None where nothing may be sent (simulate, conversation tests).
     delivery: Delivery | None = None
+    # Twilio's REST API, for the outbound API; None without credentials.
+    twilio: Client | None = None
 
 
 # The clock of the app serving the current request: `now()` is called deep in the step, where
@@ -59,92 +64,80 @@ def services(request: Request) -> Services:
     return found
 
 
-class IndexedForm(FormData):
-    """A posted form that finds the values of a field at once.
+@dataclass
+class Hook:
+    """One webhook as its channel handles it: the signed form, the flow, the services.
 
-    The signature check asks for the values of every field, once for each form of the URL, and
-    `FormData` looks through all the fields each time: with the thirty-odd fields of a Twilio
-    webhook, that was a good part of the cost of a webhook.
+    The channel names the conversation as soon as its form tells it, so that a failure after
+    that point is logged with it.
     """
 
-    def __init__(self, items: list[tuple[str, str | UploadFile]]) -> None:
-        super().__init__(items)
-        index: dict[str, list[str | UploadFile]] = {}
-        for name, value in items:
-            index.setdefault(name, []).append(value)
-        self._index = index
-
-    def getlist(self, key: Any) -> list[Any]:
-        return list(self._index.get(key, ()))
-
-    # The name twilio's RequestValidator tries first (a miss costs it an exception per field).
-    getall = getlist
+    request: Request
+    form: FormData
+    services: Services
+    flow_name: str
+    conversation: str = "?"
 
 
-# Starlette's limits on a urlencoded form: a body within them can't go over them.
-MAX_FIELDS = 1000
-MAX_PLAIN_BODY = 1024 * 1024
+Handle = Callable[[Hook], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def plain_fields(body: bytes) -> list[tuple[str, str | UploadFile]] | None:
-    """The fields of a urlencoded body of `name=value` parts joined by `&`, else None.
+def webhook(channel: str, handle: Handle, apology: Callable[[], Response]) -> Endpoint:
+    """The one path of every webhook: signed form, then the channel's `handle`.
 
-    That is every body Twilio posts, and reading it so takes a fraction of the time of
-    Starlette's general parser, which goes through it byte by byte with callbacks. Names and
-    values are decoded as it decodes them; any other body (a part without `=`, an empty part,
-    too many fields) is left to Starlette, so that every form reads as it always did.
+    As Starlette's `request_response` wraps an endpoint in its exception handlers, this wraps
+    `handle` in one of its own: whatever fails after the signature check (the store, an opt-out
+    lookup, the engine) answers Twilio with the channel's `apology`, never a 500, and is logged
+    once with the flow, the state and the conversation. Refusals (a bad form, a wrong
+    signature, an unknown flow) stay HTTP errors, which Twilio shows in its debugger.
     """
-    parts = body.split(b"&")
-    if len(parts) > MAX_FIELDS:
-        return None
-    fields: list[tuple[str, str | UploadFile]] = []
-    for part in parts:
-        name, equals, value = part.partition(b"=")
-        if not equals:
-            return None
-        fields.append((unquote_plus(name.decode("latin-1")), unquote_plus(value.decode("latin-1"))))
-    return fields
+
+    channel_log = logging.getLogger(f"ivr.web.{channel}")
+
+    async def endpoint(request: Request) -> Response:
+        svc = services(request)
+        _clock.set(svc.clock)  # `now()` deep in the step goes by this app's clock
+        form = await signed_form(request, svc.signatures)
+        hook = Hook(request, form, svc, request.path_params.get("flow", "?"))
+        try:
+            return await handle(hook)
+        except HTTPException:
+            raise
+        except Exception:
+            channel_log.exception(
+                "%s webhook failed (flow %s, state %s, conversation %s)",
+                channel,
+                hook.flow_name,
+                await _state(svc.store, hook.conversation),
+                hook.conversation,
+            )
+            return apology()
+
+    return endpoint
 
 
-async def read_form(request: Request) -> IndexedForm:
-    # Stricter than Starlette's reading of the header, never looser: what this takes for a
-    # urlencoded form, Starlette would too.
-    kind = request.headers.get("content-type", "").split(";", 1)[0].strip(" \t").lower()
-    size = request.headers.get("content-length", "")
-    # Only a body of a known, bounded size is read whole; any other streams through Starlette.
-    small = size.isdigit() and 0 < int(size) <= MAX_PLAIN_BODY
-    if kind == "application/x-www-form-urlencoded" and small:
-        fields = plain_fields(await request.body())
-        if fields is not None:
-            return IndexedForm(fields)
-    return IndexedForm((await request.form()).multi_items())
-
-
-async def signed_form(request: Request) -> FormData:
-    """The posted form, if Twilio signed it: 400 for a body that doesn't parse, else 403."""
-    _clock.set(services(request).clock)  # every webhook starts here
+async def _state(store: Store, lookup: str) -> str:
+    # The failure may be the store's own: then the state is unknown, and that is no new error.
     try:
-        form = await read_form(request)
-    except Exception as exc:  # multipart and encoding errors have no common base class
-        raise HTTPException(400, "The request body is not a form.") from exc
-    if not services(request).signatures.valid(request, form):
-        log.warning("refused %s: missing or wrong X-Twilio-Signature", request.url.path)
-        raise HTTPException(403, "Invalid or missing Twilio signature.")
-    return form
+        found = await run_in_threadpool(store.load, lookup) if lookup != "?" else None
+    except Exception:
+        return "?"
+    return found.state if found and found.state else "?"
 
 
-def current_flow(request: Request) -> Flow:
-    name = request.path_params["flow"]
-    flow = services(request).registry.current(name)
+def current_flow(hook: Hook) -> Flow:
+    name = hook.flow_name
+    flow = hook.services.registry.current(name)
     if flow is None:
         raise HTTPException(404, f"No flow named {name!r}.")
     return flow
 
 
-def base_url(request: Request, channel: str, flow: str) -> str:
+def base_url(hook: Hook, channel: str) -> str:
     """The flow's webhook URL as Twilio sees it, for relative callbacks."""
-    public = services(request).settings.public_url
-    root = public or request.scope.get("root_path", "")
+    public, flow = hook.services.settings.public_url, hook.flow_name
+    root = public or hook.request.scope.get("root_path", "")
     return f"{root}/{channel}/{flow}"
 
 
@@ -166,9 +159,10 @@ class Outcome:
     effects: Effects = field(default_factory=Effects)
 
 
-async def advance(request: Request, lookup: str, ttl: float, fn: StepFn) -> Outcome:
+async def advance(hook: Hook, lookup: str, ttl: float, fn: StepFn) -> Outcome:
     """Run `fn` on the live session of `lookup` atomically, then keep messages and log."""
-    store = services(request).store
+    store = hook.services.store
+    hook.conversation = lookup
 
     def change(before: Session | None) -> tuple[Session | None, Outcome]:
         after, outputs, flow = fn(before)
@@ -197,7 +191,7 @@ async def advance(request: Request, lookup: str, ttl: float, fn: StepFn) -> Outc
     if outcome is None:
         outcome = await run_in_threadpool(store.update, lookup, change, ttl, effects)
     session = outcome.session
-    delivery = services(request).delivery
+    delivery = hook.services.delivery
     if outcome.effects.outbox and delivery is not None:
         delivery.wake()
     for out in outcome.outputs:
