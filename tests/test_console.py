@@ -149,3 +149,14 @@ def test_after_login_only_console_paths(console: TestClient) -> None:
         follow_redirects=False,
     )
     assert r.headers["location"] == "/console/flows"
+
+
+def test_a_switch_until_a_time_already_gone_is_refused(console: TestClient) -> None:
+    log_in(console)
+    token = page_token(console, "/console/switches")
+    form = {"csrf": token, "name": "closed_today", "on": "yes", "until": "2001-01-01T08:00"}
+    r = console.post("/console/switches", data=form)
+    assert r.status_code == 400 and "has already passed" in r.text
+    r = console.post("/console/switches", data=form | {"name": "1bad", "until": ""})
+    assert r.status_code == 400 and "is not a switch name" in r.text
+    assert console.app.state.services.store.switches() == {}  # type: ignore[attr-defined]

@@ -200,3 +200,23 @@ def test_a_phone_sized_screen(browser: Browser, console: Server) -> None:
     assert width <= 390, f"the page is {width}px wide on a 390px screen"
     shot(page, "phone-conversations")
     context.close()
+
+
+def test_flip_a_switch(page: Page, console: Server) -> None:
+    log_in(page)
+    page.get_by_role("link", name="Switches").click()
+    expect(page.get_by_text("No switch has been turned yet")).to_be_visible()
+    page.get_by_label("Switch", exact=True).fill("closed_today")
+    page.get_by_label("Your name").fill("Dana")
+    page.get_by_role("button", name="Turn it").click()
+    expect(page.locator("[data-switch=closed_today]")).to_have_text("on")
+    assert open_store(console.store).switches()["closed_today"].on
+    shot(page, "switches")
+    page.get_by_role("button", name="Turn closed_today off").click()
+    expect(page.locator("[data-switch=closed_today]")).to_have_text("off")
+    assert not open_store(console.store).switches()["closed_today"].on
+    page.get_by_role("link", name="closed_today").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Switch closed_today: off")
+    expect(page.locator("tbody tr")).to_have_count(2)
+    expect(page.locator("tbody tr").nth(1)).to_contain_text("console (Dana)")
+    shot(page, "switch")

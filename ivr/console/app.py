@@ -7,22 +7,24 @@ sent to the login form and comes back where it was going afterwards.
 
 from __future__ import annotations
 
+import logging
 import os
 from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ivr.console import conversations, flows, login, messages, optouts, trying
+from ivr.console import conversations, flows, login, messages, optouts, switches, trying
 from ivr.console.auth import Guard
 from ivr.console.render import HERE, base
 from ivr.settings import WORKER_VARIABLE, Settings
 from ivr.web.app import create_app
 
+log = logging.getLogger("ivr.console")
 OPEN_PATHS = ("/login", "/static/")
 
 
@@ -50,6 +52,15 @@ class LoginRequired:
         await RedirectResponse(target, status_code=303)(scope, receive, send)
 
 
+async def failed(request: Request, exc: Exception) -> Response:
+    """Something broke: a plain page for the person, the whole story in the log."""
+    log.error("console: %s %s failed", request.method, request.url.path, exc_info=exc)
+    return PlainTextResponse(
+        "Something went wrong on this page; it has been logged. Go back and try again.",
+        status_code=500,
+    )
+
+
 async def home(request: Request) -> RedirectResponse:
     return RedirectResponse(base(request) + "/flows", status_code=303)
 
@@ -63,10 +74,11 @@ def console_app(web: Starlette, settings: Settings) -> Starlette:
         *conversations.ROUTES,
         *messages.ROUTES,
         *optouts.ROUTES,
+        *switches.ROUTES,
         *trying.ROUTES,
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={500: failed})
     app.add_middleware(LoginRequired)
     app.state.guard = Guard(settings.console_password, settings.public_url.startswith("https:"))
     app.state.settings = settings

@@ -20,6 +20,7 @@ from ivr.console.render import page
 from ivr.console.traffic import ENDINGS, ending
 from ivr.engine.session import Session
 from ivr.store.queries import Filters
+from ivr.tools.reports import delivery
 
 SHOWN = 100
 READ = 2_000  # read for the ending filter, which the store can't apply
@@ -91,6 +92,7 @@ async def conversation_page(request: Request) -> Response:
     if session is None:
         raise HTTPException(404, "There is no such conversation in the history.")
     kept = await run_in_threadpool(svc.store.messages, session.flow, 1_000)
+    outbox = await run_in_threadpool(svc.store.outgoing, session.flow, 1_000)
     flow = svc.registry.version(session.flow, session.version)
     language = session.vars.get("language") or (flow.language if flow else None) or ""
     return page(
@@ -101,6 +103,8 @@ async def conversation_page(request: Request) -> Response:
         language=language,
         messages=[m for m in kept if m.conversation == session.key][::-1],
         variables=sorted(session.vars.items()),
+        sent=[o for o in outbox if o.conversation == session.key][::-1],
+        delivery=delivery,
     )
 
 

@@ -18,6 +18,7 @@ from ivr.console.flows import services
 from ivr.console.render import page, redirect
 from ivr.settings import Settings
 from ivr.store.base import MessageRecord
+from ivr.tools.reports import delivery
 
 log = logging.getLogger("ivr.console")
 SHOWN = 200
@@ -30,7 +31,16 @@ async def message_list(request: Request) -> Response:
     show = request.query_params.get("show", "open")
     kept = await run_in_threadpool(svc.store.messages, flow or None, SHOWN)
     marks = await run_in_threadpool(svc.store.handled, [m.id for m in kept])
-    rows = [(m, marks.get(m.id)) for m in kept if show == "all" or m.id not in marks]
+    outbox = await run_in_threadpool(svc.store.outgoing, flow or None, SHOWN * 10)
+    notes: dict[tuple[str, str], list[str]] = {}
+    for item in outbox:
+        if item.kind == "note":
+            notes.setdefault((item.conversation, item.recording), []).append(delivery(item))
+    rows = [
+        (m, marks.get(m.id), notes.get((m.conversation, m.url), []))
+        for m in kept
+        if show == "all" or m.id not in marks
+    ]
     return page(
         request,
         "messages.html",

@@ -34,14 +34,14 @@ def redirect(request: Request, where: str) -> Response:
     return RedirectResponse(base(request) + where, status_code=303)
 
 
-def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     guard: Guard = request.app.state.guard
     context |= {
         "base": base(request),
         "csrf": guard.session_token(request) or "",
         "nav": request.url.path.removeprefix(str(request.scope.get("root_path", ""))),
     }
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    return templates.TemplateResponse(request, template, context, status_code=status)
 
 
 def when(at: float) -> str:
