@@ -136,6 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="accept unsigned requests when TWILIO_AUTH_TOKEN is not set",
     )
+    p.add_argument(
+        "--keep-history",
+        default=None,
+        metavar="DURATION",
+        help="how long ended conversations are kept, e.g. 30d, 12h, 90s (default 30d)",
+    )
+    p.add_argument(
+        "--keep-messages",
+        default=None,
+        metavar="DURATION",
+        help="how long recordings and texts kept for the office are listed (default 90d)",
+    )
     p.set_defaults(fn=_serve)
 
     p = sub.add_parser("check", help="check flow files and report every problem")

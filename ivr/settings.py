@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 
@@ -38,6 +39,8 @@ ENV = {
     "smtp_url": "IVR_SMTP_URL",
     "email_from": "IVR_EMAIL_FROM",
     "console_password": "IVR_CONSOLE_PASSWORD",
+    "keep_history": "IVR_KEEP_HISTORY",
+    "keep_messages": "IVR_KEEP_MESSAGES",
 }
 OPTIONS = {
     "flows_dir": "--flows",
@@ -47,7 +50,12 @@ OPTIONS = {
     "store": "--store",
     "public_url": "--public-url",
     "insecure": "--insecure",
+    "keep_history": "--keep-history",
+    "keep_messages": "--keep-messages",
 }
+DAY = 24 * 3600.0
+DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)\s*")
+UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": DAY}
 
 
 class SettingsError(ValueError):
@@ -79,6 +87,10 @@ class Settings:
     flow_recheck: float = 1.0
     log_level: str = "info"
     console_password: str = field(default="", repr=False)  # the console is off without one
+    # How long ended conversations stay in the history, and kept recordings and texts in the
+    # messages, in seconds; opt-outs are kept for good.
+    keep_history: float = 30 * DAY
+    keep_messages: float = 90 * DAY
 
     def __post_init__(self) -> None:
         self.check()
@@ -107,6 +119,9 @@ class Settings:
             values["flow_recheck"] = _seconds(source["flow_recheck"], str(values["flow_recheck"]))
         if isinstance(values.get("insecure"), str):
             values["insecure"] = str(values["insecure"]).strip().lower() in ("1", "true", "yes")
+        for name in ("keep_history", "keep_messages"):
+            if isinstance(values.get(name), str):
+                values[name] = parse_duration(source[name], str(values[name]))
         if "public_url" in values:
             values["public_url"] = str(values["public_url"]).rstrip("/")
         try:
@@ -142,6 +157,9 @@ class Settings:
                 self.smtp_url.rpartition("@")[2],  # never the password
                 "write smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465",
             )
+        for name in ("keep_history", "keep_messages"):
+            if getattr(self, name) <= 0:
+                raise _Bad(name, str(getattr(self, name)), "keep them for some time, e.g. 30d")
         if self.log_level.lower() not in LOG_LEVELS:
             raise _Bad("log_level", self.log_level, f"use one of {', '.join(LOG_LEVELS)}")
 
@@ -173,3 +191,15 @@ def _seconds(where: str, text: str) -> float:
         return float(text.strip())
     except ValueError:
         raise SettingsError(f"{where}={text!r}: give a number of seconds") from None
+
+
+def parse_duration(where: str, text: str) -> float:
+    """Seconds in `30d`, `12h`, `15m` or `90s` (a bare number is seconds)."""
+    found = DURATION.fullmatch(text.lower())
+    seconds = float(found[1]) * UNITS[found[2] or "s"] if found else 0.0
+    if seconds <= 0:
+        raise SettingsError(
+            f"{where}={text!r}: give a duration, a number and a unit: s (seconds), "
+            "m (minutes), h (hours) or d (days), such as 30d, 12h or 90s"
+        )
+    return seconds

@@ -56,27 +56,25 @@ def redis_binary() -> str:
     return found
 
 
-def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_redis(
+    folder: Path, *extra: str, port: int = 0, password: str = ""
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start redis-server in `folder` (with `extra` options); its process and URL.
+
+    With `--appendonly yes` among `extra` it keeps its data in `folder` across a restart on
+    the same `port`, like a Redis server run for production.
+    """
     binary = redis_binary()
-    port = free_port()
+    port = port or free_port()
+    options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)]
+    if password:
+        options += ["--requirepass", password]
+    if "--appendonly" not in extra:
+        options += ["--appendonly", "no"]
     proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [binary, *options, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    url = f"redis://127.0.0.1:{port}/0"
+    url = f"redis://{':' + password + '@' if password else ''}127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     deadline = time.monotonic() + 10
     while True:
@@ -91,3 +89,8 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
         finally:
             client.close()
     return proc, url
+
+
+def stop_redis(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(10)

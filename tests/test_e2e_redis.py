@@ -33,11 +33,9 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Ser
 def test_a_call_moves_between_hosts(pair: tuple[Server, Server, str]) -> None:
     a, b, url = pair
     sid = "CA" + os.urandom(16).hex()
+    store = open_store(url)
     with httpx2.Client(timeout=10) as client:
-        host_a, host_b = (
-            Twilio(client, a.url, open_store(url)),
-            Twilio(client, b.url, open_store(url)),
-        )
+        host_a, host_b = Twilio(client, a.url, store), Twilio(client, b.url, store)
         reply = host_a.post("/voice/menu", call_form(sid))
         # Twilio's next request lands on the other host: the session is there too.
         gather = reply.find("Gather")
@@ -48,6 +46,7 @@ def test_a_call_moves_between_hosts(pair: tuple[Server, Server, str]) -> None:
         assert gather is not None
         reply = host_a.post(gather.get("action") or "", call_form(sid, Digits="11111"))
         assert "1 1 1 1 1" in reply.said()
+    store.close()
 
 
 def test_texts_at_once_on_two_hosts_are_each_applied_once(
@@ -55,8 +54,9 @@ def test_texts_at_once_on_two_hosts_are_each_applied_once(
 ) -> None:
     a, b, url = pair
     frm = "+15552220000"
+    store = open_store(url)
     with httpx2.Client(timeout=10) as client:
-        hosts = [Twilio(client, host.url, open_store(url)) for host in (a, b)]
+        hosts = [Twilio(client, host.url, store) for host in (a, b)]
         hosts[0].post("/sms/texting", sms_form("hi", frm))
         with ThreadPoolExecutor(8) as pool:
             replies = list(
@@ -65,7 +65,8 @@ def test_texts_at_once_on_two_hosts_are_each_applied_once(
                 )
             )
     assert all(r.status == 200 and "We are open 9 to 5." in r.messages() for r in replies)
-    session = open_store(url).load("sms:+15559990000:" + frm)
+    session = store.load("sms:+15559990000:" + frm)
+    store.close()
     assert session is not None
     assert sum(s.event == "answer" for s in session.path) == 16
     assert session.seq == 17

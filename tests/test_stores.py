@@ -11,7 +11,7 @@ import pytest
 from redis_server import start_redis
 
 from ivr.engine.session import Session
-from ivr.store import MessageRecord, Store, open_store
+from ivr.store import MessageRecord, Retention, Store, open_store
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +125,46 @@ def test_opt_outs_and_flow_versions(store: Store) -> None:
 def test_redis_server_is_really_used(redis_url: str) -> None:
     s = open_store(redis_url)
     s.set_opt_out("+15550001", "+15550002", True)
+    s.close()
     out = subprocess.run(
-        ["redis-cli", "-u", redis_url, "HGET", "ivr:opt_out:+15550001", "+15550002"],
+        ["redis-cli", "-u", redis_url, "HGET", "ivr:optout:{+15550001}", "+15550002"],
         capture_output=True,
         text=True,
         check=True,
     )
     assert out.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "redis"])
+def test_retention_forgets_the_past_but_never_opt_outs_or_flows(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    import asyncio
+    import time
+
+    url = {"memory": "memory://", "sqlite": f"sqlite:///{tmp_path}/s.sqlite3"}.get(kind)
+    if url is None:
+        url = request.getfixturevalue("redis_url")
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+    s = open_store(url, Retention(history=0.5, messages=0.5))
+    now = time.time()
+    s.update("CA1", put(fresh(ended=True)), 60)  # type: ignore[arg-type]
+    s.update("CA2", put(fresh("CA2")), 0.1)  # type: ignore[arg-type]
+    s.add_message(MessageRecord("f", "+1", "+2", "CA1", "vm", now, url="u1"))
+    s.set_opt_out("+1", "+2", True)
+    s.keep_flow("f", "v1", "states: {}")
+    assert len(s.history()) == 2 and len(s.messages()) == 1
+
+    async def prune_until_gone() -> int:
+        deadline = time.monotonic() + 10
+        while await s.prune() or s.history() or s.messages():
+            assert time.monotonic() < deadline, "retention did not forget the past"
+            await asyncio.sleep(0.05)
+        assert await s.aopted_out("+1", "+2") and s.flow_source("v1") == ("f", "states: {}")
+        left = await s.prune()
+        await s.aclose()
+        return left
+
+    assert asyncio.run(prune_until_gone()) == 0

@@ -3,7 +3,13 @@
 A store gives atomic per-conversation updates: `update` reads the live session for a lookup key
 (a CallSid, or the pair of numbers of an SMS conversation), lets the caller compute the next one,
 and writes it, with no other update of that key in between, across threads, workers and hosts.
-A session that has ended or whose time ran out is never live again, but stays in the history.
+A session that has ended or whose time ran out is never live again, but stays in the history
+for the store's `Retention`, and so do messages; opt-outs, switches and flow versions are kept
+for good.
+
+The methods the webhooks call have async twins named with an `a` in front: they never block the
+event loop (a network store talks to its server asynchronously; a local one answers at once or
+waits in a thread). The plain methods serve the command line, the tools, delivery and tests.
 """
 
 from __future__ import annotations
@@ -13,12 +19,26 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
 from ivr.engine.session import Session
+from ivr.settings import DAY
 from ivr.store.queries import Filters, Handled, OptOut
 
 T = TypeVar("T")
 # Given the live session (or None), return the session to save (or None to save nothing) and
-# a result for the caller.
+# a result for the caller. It only computes: a store may call it again when another worker
+# changed the conversation first.
 Change = Callable[[Session | None], tuple[Session | None, T]]
+
+
+class StoreError(Exception):
+    """The store could not be reached or refused a command, even after one more try."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long the history and the messages are kept, in seconds."""
+
+    history: float = 30 * DAY
+    messages: float = 90 * DAY
 
 
 @dataclass(frozen=True)
@@ -102,6 +122,8 @@ NO_EFFECTS = Effects()
 
 
 class Store(Protocol):
+    retention: Retention
+
     def update(
         self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
     ) -> T:
@@ -112,7 +134,13 @@ class Store(Protocol):
         """
         ...
 
+    async def aupdate(
+        self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
+    ) -> T: ...
+
     def load(self, lookup: str) -> Session | None: ...
+
+    async def aload(self, lookup: str) -> Session | None: ...
 
     def history(self, flow: str | None = None, last: int = 20) -> list[Session]: ...
 
@@ -122,13 +150,19 @@ class Store(Protocol):
         """Fill in a kept recording's text; notes waiting for it become due at once."""
         ...
 
+    async def aset_transcription(self, conversation: str, url: str, text: str) -> bool: ...
+
     def messages(self, flow: str | None = None, last: int = 20) -> list[MessageRecord]: ...
 
     def set_opt_out(self, number: str, ours: str, opted_out: bool) -> None: ...
 
+    async def aset_opt_out(self, number: str, ours: str, opted_out: bool) -> None: ...
+
     def opted_out(self, number: str, ours: str = "") -> bool:
         """True when `number` texted STOP to `ours` (or to any of our numbers, when empty)."""
         ...
+
+    async def aopted_out(self, number: str, ours: str = "") -> bool: ...
 
     def keep_flow(self, name: str, version: str, source: str) -> None: ...
 
@@ -181,4 +215,10 @@ class Store(Protocol):
         """The numbers opted out now, the latest first."""
         ...
 
+    async def prune(self) -> int:
+        """Forget one bounded batch of what is past its retention; how many items went."""
+        ...
+
     def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...

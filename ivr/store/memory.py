@@ -1,25 +1,40 @@
-"""The memory store: for tests and trying things out. Everything is gone at a restart."""
+"""The memory store: for tests and trying things out. Everything is gone at a restart.
+
+Its work takes microseconds under a lock no one holds long, so the async methods do it right
+on the event loop.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import replace
 
 from ivr.engine.session import Session
-from ivr.store.base import Change, EffectsOf, MessageRecord, Outgoing, SwitchChange, T
+from ivr.store.base import (
+    Change,
+    EffectsOf,
+    MessageRecord,
+    Outgoing,
+    Retention,
+    SwitchChange,
+    T,
+)
 from ivr.store.memory_queries import MemoryQueries
 from ivr.store.queries import Handled
 
 
 class MemoryStore(MemoryQueries):
-    def __init__(self) -> None:
+    def __init__(self, retention: Retention | None = None) -> None:
+        self.retention = retention or Retention()
         self._lock = threading.Lock()
         self._live: dict[str, tuple[Session, float]] = {}  # lookup -> (session, expires)
-        self._history: list[Session] = []
-        self._history_index: dict[tuple[str, str, float], int] = {}
-        self._messages: list[MessageRecord] = []
+        # (lookup, key, started) -> (session, when it leaves the history)
+        self._history: dict[tuple[str, str, float], tuple[Session, float]] = {}
+        self._messages: deque[MessageRecord] = deque()
+        self._message_id = 0
         self._opt_outs: dict[tuple[str, str], bool] = {}
         self._flows: dict[str, tuple[str, str]] = {}
         self._outbox: list[Outgoing] = []
@@ -42,41 +57,46 @@ class MemoryStore(MemoryQueries):
             if effects is not None:
                 done = effects(result)
                 for message in done.messages:
-                    self._messages.append(replace(message, id=len(self._messages) + 1))
+                    self._add_message(message)
                 for item in done.outbox:
                     self._outbox.append(replace(item, id=len(self._outbox) + 1))
                 self._switch_changes.extend(done.switches)
             if after is not None:
-                ident = (lookup, after.key, after.started)
-                if ident in self._history_index:
-                    self._history[self._history_index[ident]] = after
-                else:
-                    self._history_index[ident] = len(self._history)
-                    self._history.append(after)
+                now = time.time()
+                keep = self.retention.history
+                # An unfinished conversation stays in the history from its time-out on.
+                until = now + keep if after.ended else now + ttl + keep
+                self._history[(lookup, after.key, after.started)] = (after, until)
                 if after.ended:
                     self._live.pop(lookup, None)
                 else:
-                    self._live[lookup] = (after, time.time() + ttl)
+                    self._live[lookup] = (after, now + ttl)
             return result
 
-    def update_now(
+    async def aupdate(
         self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
-    ) -> tuple[bool, T | None]:
-        """`update`, which never waits long here: the lock is held for microseconds."""
-        return True, self.update(lookup, change, ttl, effects)
+    ) -> T:
+        return self.update(lookup, change, ttl, effects)
 
     def load(self, lookup: str) -> Session | None:
         with self._lock:
             return self._live_session(lookup)
 
+    async def aload(self, lookup: str) -> Session | None:
+        return self.load(lookup)
+
     def history(self, flow: str | None = None, last: int = 20) -> list[Session]:
         with self._lock:
-            found = [s for s in self._history if flow is None or s.flow == flow]
+            found = [s for s, _ in self._history.values() if flow in (None, s.flow)]
         return sorted(found, key=lambda s: s.started, reverse=True)[:last]
 
     def add_message(self, message: MessageRecord) -> None:
         with self._lock:
-            self._messages.append(replace(message, id=len(self._messages) + 1))
+            self._add_message(message)
+
+    def _add_message(self, message: MessageRecord) -> None:
+        self._message_id += 1
+        self._messages.append(replace(message, id=self._message_id))
 
     def set_transcription(self, conversation: str, url: str, text: str) -> bool:
         with self._lock:
@@ -90,6 +110,9 @@ class MemoryStore(MemoryQueries):
                     self._messages[i] = replace(self._messages[i], transcription=text)
                     return True
             return released
+
+    async def aset_transcription(self, conversation: str, url: str, text: str) -> bool:
+        return self.set_transcription(conversation, url, text)
 
     def _release_notes(self, conversation: str, url: str, text: str) -> bool:
         now, released = time.time(), False
@@ -116,11 +139,17 @@ class MemoryStore(MemoryQueries):
             self._opt_outs[(number, ours)] = opted_out
             self._opt_out_times[(number, ours)] = time.time()
 
+    async def aset_opt_out(self, number: str, ours: str, opted_out: bool) -> None:
+        self.set_opt_out(number, ours, opted_out)
+
     def opted_out(self, number: str, ours: str = "") -> bool:
         with self._lock:
             if ours:
                 return self._opt_outs.get((number, ours), False)
             return any(v for (n, _), v in self._opt_outs.items() if n == number)
+
+    async def aopted_out(self, number: str, ours: str = "") -> bool:
+        return self.opted_out(number, ours)
 
     def keep_flow(self, name: str, version: str, source: str) -> None:
         with self._lock:
@@ -168,5 +197,27 @@ class MemoryStore(MemoryQueries):
             found = [c for c in self._switch_changes if name is None or c.name == name]
         return found[::-1][:last]
 
+    async def prune(self) -> int:
+        # Opt-outs, switches and flow versions are kept for good; so is the outbox, which
+        # delivery needs until each item is sent or given up.
+        now = time.time()
+        since = now - self.retention.messages
+        with self._lock:
+            live = [k for k, (_, expires) in self._live.items() if expires <= now]
+            past = [k for k, (_, until) in self._history.items() if until <= now]
+            for lookup in live:
+                del self._live[lookup]
+            for ident in past:
+                del self._history[ident]
+            # Messages are kept in the order they came, so the old ones are all in front.
+            gone = 0
+            while self._messages and self._messages[0].at <= since:
+                self._handled.pop(self._messages.popleft().id, None)
+                gone += 1
+        return len(live) + len(past) + gone
+
     def close(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
         pass

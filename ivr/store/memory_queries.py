@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 
 from ivr.engine.session import Session
 from ivr.store.base import MessageRecord
@@ -11,25 +12,24 @@ from ivr.store.queries import Filters, Handled, OptOut, newest
 
 class MemoryQueries:
     _lock: threading.Lock
-    _history: list[Session]
-    _messages: list[MessageRecord]
+    _history: dict[tuple[str, str, float], tuple[Session, float]]
+    _messages: deque[MessageRecord]
     _opt_outs: dict[tuple[str, str], bool]
     _opt_out_times: dict[tuple[str, str], float]
     _handled: dict[int, Handled]
 
     def conversations(self, filters: Filters, last: int = 100) -> list[Session]:
         with self._lock:
-            return newest(list(self._history), filters, last)
+            return newest([s for s, _ in self._history.values()], filters, last)
 
     def conversation(self, key: str) -> Session | None:
         with self._lock:
-            return next((s for s in reversed(self._history) if s.key == key), None)
+            found = (s for s, _ in reversed(self._history.values()) if s.key == key)
+            return next(found, None)
 
     def message(self, message_id: int) -> MessageRecord | None:
         with self._lock:
-            # ids count from 1 in the order the messages came
-            found = self._messages[message_id - 1 : message_id] if message_id > 0 else []
-        return found[0] if found else None
+            return next((m for m in self._messages if m.id == message_id), None)
 
     def set_handled(self, message_id: int, by: str, at: float) -> None:
         with self._lock:

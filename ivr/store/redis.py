@@ -1,153 +1,300 @@
 """The Redis store: for several workers on several hosts sharing one Redis server.
 
-Updates are optimistic: WATCH the conversation's keys, compute, write in MULTI/EXEC, and start
-again if another worker wrote first. Live sessions expire with Redis's own TTL; every session
-also stays in the history, like the SQLite store's.
+It talks to Redis with `redis.asyncio` (hiredis reads the replies) from the event loop that
+serves the webhooks, through a bounded pool of connections; `redis_layout` says where things
+are kept. An update takes two round trips: read the conversation, compute, then a script that
+writes it only if no one else wrote it in between (else read again and compute again). A
+command that doesn't reach Redis is tried once more; then `StoreError`, which the webhooks
+answer with the channel's apology. The blocking methods, for the command line and tools, run
+the same code on an event loop of their own, in a thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
-import uuid
-from typing import Any
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError, RedisError, TimeoutError
 
 from ivr.engine.session import Session
-from ivr.store.base import Change, EffectsOf, MessageRecord, T
-from ivr.store.redis_outbox import RedisOutbox, queue_effects
+from ivr.store import redis_layout as at
+from ivr.store.base import (
+    NO_EFFECTS,
+    Change,
+    Effects,
+    EffectsOf,
+    MessageRecord,
+    Retention,
+    StoreError,
+    T,
+)
+from ivr.store.blocking import Blocking
+from ivr.store.redis_outbox import OUTBOX_ID, RedisOutbox, queue_effects
 from ivr.store.redis_queries import RedisQueries
+from ivr.store.redis_write import Commands, Write
 
-PREFIX = "ivr:"
+R = TypeVar("R")
+POOL_SIZE = 32  # connections per process; `?max_connections=N` in the URL sets another
+POOL_WAIT = 5.0  # seconds a command waits for a free connection
+TIMEOUT = 5.0  # seconds to connect, and to wait for an answer
+RETRY_PAUSE = 0.25  # before the one more try: a restart or a failover may be over by then
+PRUNE_BATCH = 500
 
 
-class RedisStore(RedisOutbox, RedisQueries):
-    def __init__(self, url: str) -> None:
-        # decode_responses gives str throughout; redis-py's stubs can't express that.
-        self._redis: Any = redis.Redis.from_url(url, decode_responses=True)
+class RedisStore(Blocking, RedisOutbox, RedisQueries):
+    def __init__(self, url: str, retention: Retention | None = None) -> None:
+        self.url = url
+        self.retention = retention or Retention()
+        parts = urlsplit(url)
+        self._where = f"{parts.hostname or parts.path}:{parts.port or 6379}"  # no password
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._own_lock = threading.Lock()
+        self._prune_from = 0
+        # The outbox and switches, read and written by delivery and the command line from
+        # threads, go through a blocking client of their own.
+        self._redis = redis.Redis(
+            connection_pool=redis.BlockingConnectionPool.from_url(
+                url, max_connections=8, timeout=POOL_WAIT, decode_responses=True
+            )
+        )
 
-    def _live_key(self, lookup: str) -> str:
-        return f"{PREFIX}live:{lookup}"
+    # Connections belong to the event loop that opened them: each loop gets its own client.
+    def _client(self) -> Redis:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            pool = BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=POOL_SIZE,
+                timeout=POOL_WAIT,
+                decode_responses=True,
+                retry=Retry(NoBackoff(), 0),  # one more try is ours to make: see `_do`
+                socket_timeout=TIMEOUT,
+                socket_connect_timeout=TIMEOUT,
+            )
+            client = self._clients[loop] = Redis(connection_pool=pool)
+        return client
 
-    def update(
+    async def _do(self, command: Callable[[Any], Awaitable[Any]], retry: bool = True) -> Any:
+        """Run `command`; when Redis can't be reached, once more (on a fresh connection)."""
+        for last in (not retry, True):
+            try:
+                return await command(self._client())
+            except (ConnectionError, TimeoutError) as exc:
+                if last:
+                    raise StoreError(f"Redis at {self._where} can't be reached: {exc}") from exc
+                await asyncio.sleep(RETRY_PAUSE)
+            except RedisError as exc:
+                raise StoreError(f"Redis at {self._where} refused a command: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    # Conversations.
+
+    async def aupdate(
         self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
     ) -> T:
-        live_key = self._live_key(lookup)
+        key = at.conversation(lookup)
+        failed = False
         while True:
-            with self._redis.pipeline() as pipe:
-                try:
-                    pipe.watch(live_key)
-                    ident = pipe.get(live_key)
-                    data = pipe.get(f"{PREFIX}session:{ident}") if ident else None
-                    before = Session.from_json(data) if data else None
-                    if before is not None and before.ended:
-                        before = None
-                    after, result = change(before)
-                    done = effects(result) if effects is not None else None
-                    if after is None and not done:
-                        pipe.unwatch()
-                        return result
-                    message_ids = [self._next_message_id() for _ in done.messages] if done else []
-                    pipe.multi()
-                    if done:
-                        for message, number in zip(done.messages, message_ids, strict=True):
-                            self._queue_message(pipe, message, number)
-                        queue_effects(self._redis, pipe, done)
-                    if after is None:
-                        pipe.execute()
-                        return result
-                    if ident is None or before is None or after.key != before.key:
-                        ident = uuid.uuid4().hex
-                    ms = max(1, int(ttl * 1000))
-                    pipe.set(f"{PREFIX}session:{ident}", after.to_json())
-                    if after.ended:
-                        pipe.delete(live_key)
-                    else:
-                        pipe.set(live_key, ident, px=ms)
-                    started = after.started or time.time()
-                    pipe.zadd(f"{PREFIX}history", {ident: started})
-                    pipe.zadd(f"{PREFIX}history:{after.flow}", {ident: started})
-                    pipe.execute()
+            fields: list[str | None] = await self._do(lambda r: r.hmget(key, at.FIELDS))
+            now = time.time()
+            after, result = change(at.live_session(fields, now))
+            done = effects(result) if effects is not None else NO_EFFECTS
+            if after is None and not done:
+                return result
+            commands = await self._commands(done) if done else Commands()
+            times = (now, ttl, self.retention.history)
+            write = Write.of(lookup, fields, after, times, commands)
+            try:
+                if await self._do(write, retry=False):
                     return result
-                except redis.WatchError:
-                    continue  # another worker changed this conversation first: start again
+            except StoreError:
+                if failed:
+                    raise
+                failed = True
+                # The write may have landed before the connection broke: then it is done.
+                if await self._do(lambda r: r.hget(key, "v")) == write.token:
+                    await self._do(write.index)
+                    return result
 
-    def load(self, lookup: str) -> Session | None:
-        ident = self._redis.get(self._live_key(lookup))
-        data = self._redis.get(f"{PREFIX}session:{ident}") if ident else None
-        session = Session.from_json(data) if data else None
-        return None if session is None or session.ended else session
+    async def _commands(self, done: Effects) -> Commands:
+        """What a step decided beside the session, numbered (one more round trip)."""
+        counts = len(done.messages), len(done.outbox)
 
-    def history(self, flow: str | None = None, last: int = 20) -> list[Session]:
-        key = f"{PREFIX}history:{flow}" if flow else f"{PREFIX}history"
-        idents = self._redis.zrevrange(key, 0, last - 1)
-        datas = self._redis.mget([f"{PREFIX}session:{i}" for i in idents]) if idents else []
-        return [Session.from_json(d) for d in datas if d]
+        async def reserve(r: Any) -> list[int]:
+            pipe = r.pipeline(transaction=False)
+            pipe.incrby(at.MESSAGE_ID, counts[0])
+            pipe.incrby(OUTBOX_ID, counts[1])
+            return await pipe.execute()  # type: ignore[no-any-return]
 
-    def add_message(self, message: MessageRecord) -> None:
-        pipe = self._redis.pipeline()
-        self._queue_message(pipe, message, self._next_message_id())
-        pipe.execute()
+        last_message, last_item = await self._do(reserve) if any(counts) else (0, 0)
+        commands = Commands()
+        keep = at.ms(self.retention.messages)
+        for i, message in enumerate(done.messages, start=last_message - counts[0] + 1):
+            at.queue_message(commands, replace(message, id=i), keep)
+        queue_effects(commands, done, range(last_item - counts[1] + 1, last_item + 1))
+        return commands
 
-    def _next_message_id(self) -> int:
-        return int(self._redis.incr(f"{PREFIX}message_id"))
+    async def aload(self, lookup: str) -> Session | None:
+        key = at.conversation(lookup)
+        fields: list[str | None] = await self._do(lambda r: r.hmget(key, at.FIELDS))
+        return at.live_session(fields, time.time())
 
-    def _queue_message(self, pipe: Any, message: MessageRecord, ident: int) -> None:
-        record = {**message.__dict__, "id": ident, "media": list(message.media)}
-        pipe.set(f"{PREFIX}message:{ident}", json.dumps(record))
-        pipe.zadd(f"{PREFIX}messages", {str(ident): ident})
-        pipe.zadd(f"{PREFIX}messages:{message.flow}", {str(ident): ident})
-        if message.url:
-            pipe.set(f"{PREFIX}message_url:{message.url}", ident)
-        pipe.set(f"{PREFIX}message_conv:{message.conversation}", ident)
+    async def _history(self, flow: str | None, last: int) -> list[Session]:
+        entries: list[str] = await self._do(
+            lambda r: r.zrevrange(at.history_index(flow), 0, last - 1)
+        )
+        found = await self._find(entries, "data")
+        return [Session.from_json(data) for data in found.values() if data]
 
-    def set_transcription(self, conversation: str, url: str, text: str) -> bool:
-        released = self.release_notes(conversation, url, text)
-        ident = self._redis.get(f"{PREFIX}message_url:{url}") if url else None
-        ident = ident or self._redis.get(f"{PREFIX}message_conv:{conversation}")
-        if not ident:
-            return released
-        key = f"{PREFIX}message:{ident}"
-        data = self._redis.get(key)
-        if not data:
-            return released
-        record = json.loads(data)
-        record["transcription"] = text
-        self._redis.set(key, json.dumps(record))
-        return True
+    async def _find(self, entries: list[str], field: str) -> dict[str, str | None]:
+        """`field` of the conversations of history entries: None for one that expired."""
 
-    def messages(self, flow: str | None = None, last: int = 20) -> list[MessageRecord]:
-        key = f"{PREFIX}messages:{flow}" if flow else f"{PREFIX}messages"
-        idents = self._redis.zrevrange(key, 0, last - 1)
-        datas = self._redis.mget([f"{PREFIX}message:{i}" for i in idents]) if idents else []
-        found = []
-        for d in datas:
-            if d:
-                record = json.loads(d)
-                record["media"] = tuple(record.get("media", ()))
-                found.append(MessageRecord(**record))
+        async def read(r: Any) -> list[Any]:
+            pipe = r.pipeline(transaction=False)
+            for entry in entries:
+                _, lookup, key = entry.split("\t", 2)
+                pipe.hmget(at.conversation(lookup), ["key", field])
+                pipe.hget(at.past_conversation(lookup, key), field)
+            return await pipe.execute()  # type: ignore[no-any-return]
+
+        replies = await self._do(read) if entries else []
+        found: dict[str, str | None] = {}
+        for i, entry in enumerate(entries):
+            (key_now, value_now), value_before = replies[2 * i], replies[2 * i + 1]
+            found[entry] = value_now if key_now == entry.split("\t", 2)[2] else value_before
         return found
 
-    def set_opt_out(self, number: str, ours: str, opted_out: bool) -> None:
-        self._redis.hset(f"{PREFIX}opt_out:{number}", ours, "1" if opted_out else "0")
-        self._redis.hset(f"{PREFIX}opt_out_at:{number}", ours, time.time())
+    def history(self, flow: str | None = None, last: int = 20) -> list[Session]:
+        return self._run(self._history(flow, last))
 
-    def opted_out(self, number: str, ours: str = "") -> bool:
-        key = f"{PREFIX}opt_out:{number}"
+    # Messages.
+
+    async def aadd_message(self, message: MessageRecord) -> None:
+        record = replace(message, id=int(await self._do(lambda r: r.incr(at.MESSAGE_ID))))
+
+        async def write(r: Any) -> None:
+            pipe = r.pipeline(transaction=False)
+            at.queue_message(pipe, record, at.ms(self.retention.messages))
+            await pipe.execute()
+
+        await self._do(write)
+
+    def add_message(self, message: MessageRecord) -> None:
+        self._run(self.aadd_message(message))
+
+    async def aset_transcription(self, conversation: str, url: str, text: str) -> bool:
+        released = await asyncio.to_thread(self.release_notes, conversation, url, text)
+
+        async def write(r: Any) -> bool:
+            ident = await r.get(at.message_by_url(url)) if url else None
+            ident = ident or await r.get(at.message_by_conversation(conversation))
+            data = await r.get(at.message(ident)) if ident else None
+            if not data:
+                return released
+            record = replace(at.decode_message(data), transcription=text)
+            await r.set(at.message(ident), at.encode_message(record), keepttl=True)
+            return True
+
+        return bool(await self._do(write))
+
+    async def _messages(self, flow: str | None, last: int) -> list[MessageRecord]:
+        entries: list[str] = await self._do(
+            lambda r: r.zrevrange(at.messages_index(flow), 0, last - 1)
+        )
+        keys = [at.message(e.split("\t", 1)[0]) for e in entries]
+        datas: list[str | None] = await self._do(lambda r: r.mget(keys)) if keys else []
+        return [at.decode_message(d) for d in datas if d]
+
+    def messages(self, flow: str | None = None, last: int = 20) -> list[MessageRecord]:
+        return self._run(self._messages(flow, last))
+
+    # Opt-outs and flow versions: kept for good.
+
+    async def aset_opt_out(self, number: str, ours: str, opted_out: bool) -> None:
+        async def write(r: Any) -> None:
+            pipe = r.pipeline(transaction=False)
+            pipe.hset(at.opt_out(number), ours, "1" if opted_out else "0")
+            pipe.hset(at.opt_out_times(number), ours, repr(time.time()))
+            await pipe.execute()
+
+        await self._do(write)
+
+    async def aopted_out(self, number: str, ours: str = "") -> bool:
+        key = at.opt_out(number)
         if ours:
-            return bool(self._redis.hget(key, ours) == "1")
-        return "1" in self._redis.hvals(key)
+            return bool(await self._do(lambda r: r.hget(key, ours)) == "1")
+        return "1" in await self._do(lambda r: r.hvals(key))
 
     def keep_flow(self, name: str, version: str, source: str) -> None:
-        self._redis.hsetnx(f"{PREFIX}flows", version, json.dumps([name, source]))
+        value = json.dumps([name, source])
+        self._run(self._do(lambda r: r.hsetnx(at.FLOWS, version, value)))
 
     def flow_source(self, version: str) -> tuple[str, str] | None:
-        data = self._redis.hget(f"{PREFIX}flows", version)
+        data = self._run(self._do(lambda r: r.hget(at.FLOWS, version)))
         if not data:
             return None
         name, source = json.loads(data)
         return str(name), str(source)
 
+    # Retention: the keys expire by themselves; the indexes are trimmed here.
+
+    async def prune(self) -> int:
+        return await self._prune_history() + await self._prune_messages()
+
+    async def _prune_history(self) -> int:
+        # Only a conversation that began before the retention began can be gone.
+        since = time.time() - self.retention.history
+        start = self._prune_from
+        entries: list[str] = await self._do(
+            lambda r: r.zrangebyscore(at.HISTORY, "-inf", since, start=start, num=PRUNE_BATCH)
+        )
+        found = await self._find(entries, "key")
+        gone = {e: at.history_index(e.split("\t", 1)[0]) for e, key in found.items() if not key}
+        await self._do(lambda r: at.forget(r, at.HISTORY, gone))
+        # Conversations still kept (a long call's) are stepped over next time.
+        self._prune_from = start + len(entries) - len(gone) if len(entries) == PRUNE_BATCH else 0
+        return len(gone)
+
+    async def _prune_messages(self) -> int:
+        # Messages all expire after the same time, oldest first: look at the oldest.
+        entries: list[str] = await self._do(lambda r: r.zrange(at.MESSAGES, 0, PRUNE_BATCH - 1))
+        keys = [at.message(e.split("\t", 1)[0]) for e in entries]
+        datas: list[str | None] = await self._do(lambda r: r.mget(keys)) if keys else []
+        gone = {
+            e: at.messages_index(e.split("\t", 1)[1])
+            for e, data in zip(entries, datas, strict=True)
+            if data is None
+        }
+        await self._do(lambda r: at.forget(r, at.MESSAGES, gone))
+        if gone:  # and whether they were handled
+            handled = [e.split("\t", 1)[0] for e in gone]
+            await self._do(lambda r: r.hdel(at.HANDLED, *handled))
+        return len(gone)
+
+    async def _close_on_loop(self) -> None:
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose(close_connection_pool=True)
+
     def close(self) -> None:
+        self._stop_own_loop()
         self._redis.close()
+        self._redis.connection_pool.disconnect()
+
+    async def aclose(self) -> None:
+        await self._close_on_loop()
+        self.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -20,6 +21,7 @@ from ivr.store.base import Effects, Outgoing, SwitchChange
 PREFIX = "ivr:"
 DUE = f"{PREFIX}outbox:due"
 ALL = f"{PREFIX}outbox:all"
+OUTBOX_ID = f"{PREFIX}outbox_id"
 
 _CLAIM = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
@@ -55,14 +57,13 @@ def _words_key(ident: int | str) -> str:
     return f"{PREFIX}outbox_transcription:{ident}"
 
 
-def queue_effects(redis: Any, pipe: Any, effects: Effects) -> None:
-    """Inside the update's MULTI: the outbox items and switch changes it decided.
+def queue_effects(pipe: Any, effects: Effects, ids: Iterable[int]) -> None:
+    """The outbox items (numbered by `ids`) and switch changes an update decided, into `pipe`.
 
-    `redis` numbers the items first, outside the transaction: a number a retried update never
-    used is only a gap.
+    That is the update's script, which writes them with the session or not at all; a number a
+    retried update never used is only a gap.
     """
-    for item in effects.outbox:
-        ident = int(redis.incr(f"{PREFIX}outbox_id"))
+    for item, ident in zip(effects.outbox, ids, strict=True):
         pipe.set(_key(ident), json.dumps(asdict(replace(item, id=ident))))
         pipe.zadd(DUE, {str(ident): item.due})
         pipe.zadd(ALL, {str(ident): ident})

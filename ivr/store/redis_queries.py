@@ -1,79 +1,118 @@
 """The console's queries on the Redis store.
 
-The history is a sorted set of session ids by start time: the filters walk it newest first, a
-batch at a time, so a listing reads only as much of it as it shows.
+The history is a sorted set of conversations by start time (see `redis_layout`): the filters
+walk it newest first, a batch at a time, so a listing reads only as much of it as it shows.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from ivr.engine.session import Session
+from ivr.store import redis_layout as layout
 from ivr.store.base import MessageRecord
 from ivr.store.queries import Filters, Handled, OptOut
 
-PREFIX = "ivr:"
+R = TypeVar("R")
 BATCH = 500
 
 
 class RedisQueries:
-    _redis: Any
+    # The store's own.
+    def _run(self, work: Coroutine[Any, Any, R]) -> R:
+        raise NotImplementedError
 
-    def _walk(self, key: str, since: float = 0.0, until: float = 0.0) -> Iterator[Session]:
-        """The sessions of the history sorted set `key`, newest first, in a time window."""
+    async def _do(self, command: Callable[[Any], Awaitable[Any]], retry: bool = True) -> Any:
+        raise NotImplementedError
+
+    async def _find(self, entries: list[str], field: str) -> dict[str, str | None]:
+        raise NotImplementedError
+
+    async def _walk(
+        self, index: str, since: float = 0.0, until: float = 0.0
+    ) -> AsyncIterator[Session]:
+        """The conversations of a history index, newest first, in a time window."""
         top: float | str = f"({until}" if until else "+inf"
         offset = 0
         while True:
-            idents = self._redis.zrevrangebyscore(
-                key, top, since or "-inf", start=offset, num=BATCH
-            )
-            if not idents:
+            entries = await self._page(index, top, since or "-inf", offset)
+            if not entries:
                 return
-            datas = self._redis.mget([f"{PREFIX}session:{i}" for i in idents])
-            yield from (Session.from_json(d) for d in datas if d)
-            offset += len(idents)
+            for data in (await self._find(entries, "data")).values():
+                if data:
+                    yield Session.from_json(data)
+            offset += len(entries)
 
-    def conversations(self, filters: Filters, last: int = 100) -> list[Session]:
-        key = f"{PREFIX}history:{filters.flow}" if filters.flow else f"{PREFIX}history"
+    async def _page(self, index: str, top: float | str, bottom: float | str, start: int) -> Any:
+        return await self._do(
+            lambda r: r.zrevrangebyscore(index, top, bottom, start=start, num=BATCH)
+        )
+
+    async def _conversations(self, filters: Filters, last: int) -> list[Session]:
         found: list[Session] = []
-        for session in self._walk(key, filters.since, filters.until):
+        async for session in self._walk(
+            layout.history_index(filters.flow), filters.since, filters.until
+        ):
             if filters.admits(session):
                 found.append(session)
                 if len(found) >= last:
                     break
         return found
 
+    def conversations(self, filters: Filters, last: int = 100) -> list[Session]:
+        return self._run(self._conversations(filters, last))
+
+    async def _conversation(self, key: str) -> Session | None:
+        # A call's key is its lookup; a text conversation's is its lookup and when it began.
+        for lookup in (key, key.rpartition(":")[0]):
+            if lookup:
+                entry = f"\t{lookup}\t{key}"
+                data = (await self._find([entry], "data"))[entry]
+                if data:
+                    return Session.from_json(data)
+        async for session in self._walk(layout.HISTORY):
+            if session.key == key:
+                return session
+        return None
+
     def conversation(self, key: str) -> Session | None:
-        return next((s for s in self._walk(f"{PREFIX}history") if s.key == key), None)
+        return self._run(self._conversation(key))
 
     def message(self, message_id: int) -> MessageRecord | None:
-        data = self._redis.get(f"{PREFIX}message:{message_id}")
-        if not data:
-            return None
-        record = json.loads(data)
-        record["media"] = tuple(record.get("media", ()))
-        return MessageRecord(**record)
+        data = self._run(self._do(lambda r: r.get(layout.message(message_id))))
+        return layout.decode_message(data) if data else None
 
     def set_handled(self, message_id: int, by: str, at: float) -> None:
         if by:
-            self._redis.hset(f"{PREFIX}handled", str(message_id), json.dumps([by, at]))
+            value = json.dumps([by, at])
+            self._run(self._do(lambda r: r.hset(layout.HANDLED, str(message_id), value)))
         else:
-            self._redis.hdel(f"{PREFIX}handled", str(message_id))
+            self._run(self._do(lambda r: r.hdel(layout.HANDLED, str(message_id))))
 
     def handled(self, message_ids: list[int]) -> dict[int, Handled]:
         if not message_ids:
             return {}
-        values = self._redis.hmget(f"{PREFIX}handled", [str(i) for i in message_ids])
+        fields = [str(i) for i in message_ids]
+        values = self._run(self._do(lambda r: r.hmget(layout.HANDLED, fields)))
         return {i: Handled(*json.loads(v)) for i, v in zip(message_ids, values, strict=True) if v}
 
-    def opt_outs(self) -> list[OptOut]:
-        found = []
-        for key in self._redis.scan_iter(f"{PREFIX}opt_out:*"):
-            number = key.removeprefix(f"{PREFIX}opt_out:")
-            times = self._redis.hgetall(f"{PREFIX}opt_out_at:{number}")
-            for ours, out in self._redis.hgetall(key).items():
-                if out == "1":
-                    found.append(OptOut(number, ours, float(times.get(ours, 0.0))))
+    async def _opt_outs(self) -> list[OptOut]:
+        async def read(r: Any) -> list[OptOut]:
+            found = []
+            async for key in r.scan_iter(layout.opt_out("*").replace("{*}", "*")):
+                number = key.removeprefix(layout.PREFIX + "optout:")[1:-1]
+                times = await r.hgetall(layout.opt_out_times(number))
+                found += [
+                    OptOut(number, ours, float(times.get(ours, 0.0)))
+                    for ours, out in (await r.hgetall(key)).items()
+                    if out == "1"
+                ]
+            return found
+
+        found: list[OptOut] = await self._do(read)
         return sorted(found, key=lambda o: o.at, reverse=True)
+
+    def opt_outs(self) -> list[OptOut]:
+        return self._run(self._opt_outs())

@@ -4,14 +4,15 @@ Every update runs in a `BEGIN IMMEDIATE` transaction, which takes the database's
 before reading: two webhooks for the same conversation, in two threads or two processes, are
 applied one after the other and never from the same starting point.
 
-An update takes a fraction of a millisecond, less than handing it to a thread and back, so the
-webhooks make it right on the event loop with `update_now`, which never waits for the lock: when
-another worker holds it, the webhook tries again a moment later (see `conversation.advance`).
+`update_now` never waits for the lock: the webhooks' `aupdate` uses it to make an update right
+on the event loop (see `threaded`).
+
+Retention: `prune` deletes what is past it in small batches, each its own short transaction,
+so that a webhook never waits long for the write lock behind it.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -19,10 +20,20 @@ import uuid
 from pathlib import Path
 
 from ivr.engine.session import Session
+from ivr.store import sqlite_messages as message_rows
 from ivr.store import sqlite_outbox as outbox
-from ivr.store.base import Change, EffectsOf, MessageRecord, Outgoing, SwitchChange, T
+from ivr.store.base import (
+    Change,
+    EffectsOf,
+    MessageRecord,
+    Outgoing,
+    Retention,
+    SwitchChange,
+    T,
+)
 from ivr.store.sqlite_queries import SCHEMA as QUERIES_SCHEMA
 from ivr.store.sqlite_queries import SQLiteQueries
+from ivr.store.threaded import InThread
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -39,12 +50,17 @@ CREATE TABLE IF NOT EXISTS opt_outs (
     PRIMARY KEY (number, ours));
 CREATE TABLE IF NOT EXISTS flow_versions (
     version TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires);
+CREATE INDEX IF NOT EXISTS messages_at ON messages (at);
 """
+# Rows deleted per pruning transaction: a few milliseconds of holding the write lock.
+PRUNE_BATCH = 200
 
 
-class SQLiteStore(SQLiteQueries):
-    def __init__(self, path: str) -> None:
+class SQLiteStore(SQLiteQueries, InThread):
+    def __init__(self, path: str, retention: Retention | None = None) -> None:
         self.path = path
+        self.retention = retention or Retention()
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -130,7 +146,7 @@ class SQLiteStore(SQLiteQueries):
                             lookup,
                             after.flow,
                             after.started or now,
-                            now + ttl,
+                            now if after.ended else now + ttl,
                             int(after.ended),
                             data,
                         ),
@@ -138,12 +154,12 @@ class SQLiteStore(SQLiteQueries):
                 else:
                     conn.execute(
                         "UPDATE sessions SET expires = ?, ended = ?, data = ? WHERE id = ?",
-                        (now + ttl, int(after.ended), data, row_id),
+                        (now if after.ended else now + ttl, int(after.ended), data, row_id),
                     )
             if effects is not None:
                 done = effects(result)
                 for message in done.messages:
-                    add_message(conn, message)
+                    message_rows.add(conn, message)
                 outbox.write_effects(conn, done)
             conn.execute("COMMIT")
         except BaseException:
@@ -172,7 +188,7 @@ class SQLiteStore(SQLiteQueries):
         return [Session.from_json(r[0]) for r in rows]
 
     def add_message(self, message: MessageRecord) -> None:
-        add_message(self._conn(), message)
+        message_rows.add(self._conn(), message)
 
     def set_transcription(self, conversation: str, url: str, text: str) -> bool:
         conn = self._conn()
@@ -189,31 +205,7 @@ class SQLiteStore(SQLiteQueries):
         return cur.rowcount > 0 or released
 
     def messages(self, flow: str | None = None, last: int = 20) -> list[MessageRecord]:
-        sql = (
-            "SELECT flow, caller, called, conversation, state, at, url, duration, text, media,"
-            " transcription, id FROM messages"
-        )
-        args: tuple[object, ...] = ()
-        if flow:
-            sql, args = sql + " WHERE flow = ?", (flow,)
-        rows = self._conn().execute(sql + " ORDER BY id DESC LIMIT ?", (*args, last))
-        return [
-            MessageRecord(
-                flow=r[0],
-                caller=r[1],
-                called=r[2],
-                conversation=r[3],
-                state=r[4],
-                at=r[5],
-                url=r[6],
-                duration=r[7],
-                text=r[8],
-                media=tuple(json.loads(r[9] or "[]")),
-                transcription=r[10],
-                id=r[11],
-            )
-            for r in rows
-        ]
+        return message_rows.newest(self._conn(), flow, last)
 
     def set_opt_out(self, number: str, ours: str, opted_out: bool) -> None:
         self._conn().execute(
@@ -272,6 +264,20 @@ class SQLiteStore(SQLiteQueries):
     def switch_history(self, name: str | None = None, last: int = 20) -> list[SwitchChange]:
         return outbox.switch_history(self._conn(), name, last)
 
+    def prune_batch(self, now: float) -> int:
+        """Delete up to a batch of sessions and one of messages past their retention."""
+        conn = self._conn()
+        # An ended session's `expires` is when it ended; an unfinished one's, its time-out.
+        sessions = conn.execute(
+            "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires < ? LIMIT ?)",
+            (now - self.retention.history, PRUNE_BATCH),
+        ).rowcount
+        messages = conn.execute(
+            "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE at < ? LIMIT ?)",
+            (now - self.retention.messages, PRUNE_BATCH),
+        ).rowcount
+        return int(sessions + messages)
+
     def close(self) -> None:
         """Close the connections of every thread that used this store."""
         with self._opened_lock:
@@ -279,23 +285,3 @@ class SQLiteStore(SQLiteQueries):
         for conn in opened:
             conn.close()
         self._local = threading.local()
-
-
-def add_message(conn: sqlite3.Connection, m: MessageRecord) -> None:
-    conn.execute(
-        "INSERT INTO messages (flow, caller, called, conversation, state, at, url, duration,"
-        " text, media, transcription) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            m.flow,
-            m.caller,
-            m.called,
-            m.conversation,
-            m.state,
-            m.at,
-            m.url,
-            m.duration,
-            m.text,
-            json.dumps(list(m.media)),
-            m.transcription,
-        ),
-    )

@@ -21,7 +21,8 @@ from ivr.flow.problems import format_text
 from ivr.outbound.delivery import Delivery
 from ivr.outbound.rest import Refused, make_client
 from ivr.settings import Settings
-from ivr.store import Store, open_store
+from ivr.store import Retention, Store, open_store
+from ivr.store.retention import keep_pruning
 from ivr.web import api, sms, switches, voice
 from ivr.web.registry import FlowRegistry
 from ivr.web.signature import SignatureCheck
@@ -89,7 +90,8 @@ def create_app(
     if settings.insecure and not settings.auth_token:
         log.warning("running without signature checks (--insecure): anyone can drive the flows")
     owned = store is None
-    store = store or open_store(settings.store)
+    retention = Retention(history=settings.keep_history, messages=settings.keep_messages)
+    store = store or open_store(settings.store, retention)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/voice/{flow}", voice.incoming, methods=["POST"]),
@@ -114,16 +116,18 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(svc.delivery.run()) if svc.delivery else None
+        tasks = [asyncio.create_task(keep_pruning(store))]
+        if svc.delivery:
+            tasks.append(asyncio.create_task(svc.delivery.run()))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             if owned:
-                store.close()
+                await store.aclose()
 
     app = Starlette(
         routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -52,7 +51,7 @@ async def _incoming(hook: Hook) -> Response:
     word = normalize(body)
 
     if word in STOP_WORDS:
-        await run_in_threadpool(store.set_opt_out, theirs, ours, True)
+        await store.aset_opt_out(theirs, ours, True)
 
         def stop(before: Session | None) -> StepResult:
             return (engine.close(before, "stop", now()) if before else None), [], None
@@ -60,10 +59,10 @@ async def _incoming(hook: Hook) -> Response:
         await advance(hook, lookup, flow.sms_session_timeout, stop)
         log.info("%s opted out of texts from %s", theirs, ours)
         return twiml([])
-    opted_out = await run_in_threadpool(store.opted_out, theirs, ours)
+    opted_out = await store.aopted_out(theirs, ours)
     # YES opts back in only a number that opted out: elsewhere it is an answer like any other.
     if word in START_WORDS or (word == "yes" and opted_out):
-        await run_in_threadpool(store.set_opt_out, theirs, ours, False)
+        await store.aset_opt_out(theirs, ours, False)
         log.info("%s opted back in to texts from %s", theirs, ours)
         return twiml([])
     if word in HELP_WORDS:

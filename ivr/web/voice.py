@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -131,7 +130,7 @@ async def _transcription(hook: Hook) -> Response:
     sid = hook.conversation = str(hook.form.get("CallSid") or "")
     text = str(hook.form.get("TranscriptionText") or "")
     url = str(hook.form.get("RecordingUrl") or "")
-    found = await run_in_threadpool(hook.services.store.set_transcription, sid, url, text)
+    found = await hook.services.store.aset_transcription(sid, url, text)
     if not found:
         log.warning("a transcription came for a recording this server doesn't know (call %s)", sid)
     return Response(status_code=204)

@@ -9,14 +9,12 @@ channel's apology.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -120,7 +118,7 @@ def webhook(channel: str, handle: Handle, apology: Callable[[], Response]) -> En
 async def _state(store: Store, lookup: str) -> str:
     # The failure may be the store's own: then the state is unknown, and that is no new error.
     try:
-        found = await run_in_threadpool(store.load, lookup) if lookup != "?" else None
+        found = await store.aload(lookup) if lookup != "?" else None
     except Exception:
         return "?"
     return found.state if found and found.state else "?"
@@ -140,10 +138,6 @@ def base_url(hook: Hook, channel: str) -> str:
     root = public or hook.request.scope.get("root_path", "")
     return f"{root}/{channel}/{flow}"
 
-
-# Between tries of a store's `update_now` while another worker holds the write lock, in
-# seconds: a few turns of the event loop, then a millisecond at a time, about 50 ms in all.
-RETRY_PAUSES = (0, 0, 0) + (0.001,) * 47
 
 # What a webhook does inside the atomic update: the session to save, what to do, and the flow
 # version it ran on (None when the session or its flow is gone).
@@ -168,11 +162,6 @@ async def advance(hook: Hook, lookup: str, ttl: float, fn: StepFn) -> Outcome:
         after, outputs, flow = fn(before)
         return after, Outcome(after or before, outputs, flow)
 
-    # A store that can apply the update without waiting for a lock does it right here: that is
-    # cheaper than a hop to a thread and back, and a thread would hold the lock while it waits
-    # for the interpreter, which the event loop keeps busy. When another worker holds the lock,
-    # this worker's other webhooks go on meanwhile and this one tries again; only when that
-    # keeps failing does it wait in a thread.
     # Messages kept, texts and notes to send and switches turned are written with the session.
     at = now()
 
@@ -180,16 +169,7 @@ async def advance(hook: Hook, lookup: str, ttl: float, fn: StepFn) -> Outcome:
         outcome.effects = effects_of(outcome.session, outcome.outputs, outcome.flow, at)
         return outcome.effects
 
-    outcome: Outcome | None = None
-    update_now = getattr(store, "update_now", None)
-    if update_now is not None:
-        for pause in RETRY_PAUSES:
-            _, outcome = update_now(lookup, change, ttl, effects)
-            if outcome is not None:
-                break
-            await asyncio.sleep(pause)
-    if outcome is None:
-        outcome = await run_in_threadpool(store.update, lookup, change, ttl, effects)
+    outcome = await store.aupdate(lookup, change, ttl, effects)
     session = outcome.session
     delivery = hook.services.delivery
     if outcome.effects.outbox and delivery is not None:

@@ -1,0 +1,142 @@
+"""The second round trip of an update to the Redis store: one script writes it all, or nothing.
+
+The script writes the conversation only if no one wrote it since it was read (its token is
+still the one read), and with it what the step decided beside it: messages kept, texts and
+notes for the outbox, switches turned. Either all of it is written, or none and the store reads
+again. A new conversation's history entry goes in the same round trip, beside the script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.exceptions import NoScriptError
+
+from ivr.engine.session import Session
+from ivr.store import redis_layout as at
+
+# KEYS[1] the conversation, KEYS[2] where an earlier one on the same lookup goes, then the keys
+# of the other commands. ARGV: the token read ('' when absent), the new token, the session's
+# key ('' to leave the session as it is), its JSON, when it stops being live, the key's expiry
+# in ms, '1' to move the earlier conversation aside, the other commands as JSON.
+SCRIPT = """
+local current = redis.call('HGET', KEYS[1], 'v') or ''
+if current ~= ARGV[1] then return 0 end
+if ARGV[3] ~= '' then
+  if ARGV[7] == '1' and current ~= '' then redis.call('RENAME', KEYS[1], KEYS[2]) end
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 'key', ARGV[3], 'data', ARGV[4], 'live', ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+elseif current ~= '' then
+  redis.call('HSET', KEYS[1], 'v', ARGV[2])
+end
+for _, command in ipairs(cjson.decode(ARGV[8])) do
+  command[2] = KEYS[command[2]]
+  redis.call(unpack(command))
+end
+return 1
+"""
+SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
+
+
+class Commands:
+    """Commands noted down to run inside the script, each key declared among its KEYS.
+
+    It answers the pipeline methods the store's writers use, so the same code that keeps a
+    message or queues an outbox item in a pipeline can put it in the script.
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.noted: list[list[object]] = []
+
+    def _note(self, name: str, key: str, *args: object) -> None:
+        self.keys.append(key)
+        # Everything as text: Lua's JSON would round the digits of a timestamp.
+        self.noted.append([name, 2 + len(self.keys), *(str(a) for a in args)])
+
+    def set(self, key: str, value: object, px: int | None = None) -> None:
+        self._note("SET", key, value, *(("PX", px) if px else ()))
+
+    def zadd(self, key: str, mapping: dict[str, float], nx: bool = False) -> None:
+        for member, score in mapping.items():
+            self._note("ZADD", key, *(("NX",) if nx else ()), score, member)
+
+    def sadd(self, key: str, *members: object) -> None:
+        self._note("SADD", key, *members)
+
+    def hset(self, key: str, name: str, value: object) -> None:
+        self._note("HSET", key, name, value)
+
+    def lpush(self, key: str, *values: object) -> None:
+        self._note("LPUSH", key, *values)
+
+
+@dataclass(frozen=True)
+class Write:
+    key: str
+    aside: str  # where an earlier conversation on the same lookup goes
+    args: tuple[str, ...]
+    entry: tuple[str, str, float] | None  # (history entry, its flow, its start) when new
+    commands: Commands = field(default_factory=Commands)
+
+    @classmethod
+    def of(
+        cls,
+        lookup: str,
+        fields: list[str | None],
+        after: Session | None,
+        times: tuple[float, float, float],  # now, the time-out, the history's retention
+        commands: Commands,
+    ) -> Write:
+        now, ttl, keep = times
+        current, stored = fields[0] or "", fields[1] or ""
+        new = after is not None and (not current or stored != after.key)
+        token = secrets.token_hex(8)
+        key = at.conversation(lookup)
+        aside = at.past_conversation(lookup, stored) if current and new else key
+        noted = json.dumps(commands.noted)
+        if after is None:  # only what the step decided beside the session
+            return cls(key, aside, (current, token, "", "", "0", "1", "0", noted), None, commands)
+        args = (
+            current,
+            token,
+            after.key,
+            after.to_json(),
+            "0" if after.ended else repr(now + ttl),
+            str(at.ms(keep if after.ended else ttl + keep)),
+            "1" if current and new else "0",
+            noted,
+        )
+        entry = (at.history_entry(after, lookup), after.flow, after.started or now)
+        return cls(key, aside, args, entry if new else None, commands)
+
+    @property
+    def token(self) -> str:
+        return self.args[1]
+
+    async def __call__(self, r: Any) -> Any:
+        keys = (self.key, self.aside, *self.commands.keys)
+        pipe = r.pipeline(transaction=False)
+        pipe.evalsha(SHA, len(keys), *keys, *self.args)
+        self._add_entry(pipe)
+        done = (await pipe.execute(raise_on_error=False))[0]
+        if isinstance(done, NoScriptError):  # Redis restarted, or never had it
+            await r.script_load(SCRIPT)
+            return await r.evalsha(SHA, len(keys), *keys, *self.args)
+        if isinstance(done, Exception):
+            raise done
+        return done
+
+    async def index(self, r: Any) -> None:
+        await self._add_entry(r.pipeline(transaction=False)).execute()
+
+    def _add_entry(self, pipe: Any) -> Any:
+        if self.entry is not None:
+            entry, flow, started = self.entry
+            pipe.zadd(at.HISTORY, {entry: started}, nx=True)
+            pipe.zadd(at.history_index(flow), {entry: started}, nx=True)
+        return pipe

@@ -1,0 +1,79 @@
+"""Async twins for a local store whose blocking methods may wait for a lock (SQLite).
+
+Each runs its blocking method in a thread, so that the event loop goes on meanwhile, except
+`aupdate`, on the path of every webhook: an update takes less time than a hop to a thread and
+back, and a thread would hold the lock while it waits for the interpreter, which the event
+loop keeps busy. So it is made right on the loop when the lock is free (`update_now`); when
+another worker holds it, the loop's other webhooks go on meanwhile and this one tries again,
+and only when that keeps failing does it wait in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from ivr.engine.session import Session
+from ivr.store.base import Change, EffectsOf, T
+
+# Between tries of `update_now` while another worker holds the write lock, in seconds: a few
+# turns of the event loop, then a millisecond at a time, about 50 ms in all.
+RETRY_PAUSES = (0, 0, 0) + (0.001,) * 47
+
+
+class InThread:
+    def update(
+        self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
+    ) -> T:
+        raise NotImplementedError
+
+    def update_now(
+        self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
+    ) -> tuple[bool, T | None]:
+        raise NotImplementedError
+
+    def load(self, lookup: str) -> Session | None:
+        raise NotImplementedError
+
+    def set_transcription(self, conversation: str, url: str, text: str) -> bool:
+        raise NotImplementedError
+
+    def set_opt_out(self, number: str, ours: str, opted_out: bool) -> None:
+        raise NotImplementedError
+
+    def opted_out(self, number: str, ours: str = "") -> bool:
+        raise NotImplementedError
+
+    def prune_batch(self, now: float) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    async def aupdate(
+        self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
+    ) -> T:
+        for pause in RETRY_PAUSES:
+            done, result = self.update_now(lookup, change, ttl, effects)  # type: ignore[arg-type]
+            if done:
+                return result  # type: ignore[return-value]
+            await asyncio.sleep(pause)
+        return await asyncio.to_thread(self.update, lookup, change, ttl, effects)
+
+    async def aload(self, lookup: str) -> Session | None:
+        return await asyncio.to_thread(self.load, lookup)
+
+    async def aset_transcription(self, conversation: str, url: str, text: str) -> bool:
+        return await asyncio.to_thread(self.set_transcription, conversation, url, text)
+
+    async def aset_opt_out(self, number: str, ours: str, opted_out: bool) -> None:
+        await asyncio.to_thread(self.set_opt_out, number, ours, opted_out)
+
+    async def aopted_out(self, number: str, ours: str = "") -> bool:
+        return await asyncio.to_thread(self.opted_out, number, ours)
+
+    async def prune(self) -> int:
+        return await asyncio.to_thread(self.prune_batch, time.time())
+
+    async def aclose(self) -> None:
+        self.close()

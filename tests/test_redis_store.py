@@ -1,0 +1,167 @@
+"""The Redis store against a real redis-server: round trips, keys, expiry, passwords, errors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from redis.crc import key_slot
+from redis_server import start_redis, stop_redis
+
+from ivr.engine.session import Session
+from ivr.store import MessageRecord, Retention, Store, StoreError, open_store
+from ivr.store.base import Change
+
+HISTORY, MESSAGES = 100.0, 200.0
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    stop_redis(proc)
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[redis.Redis]:
+    c = redis.Redis.from_url(redis_url, decode_responses=True)
+    c.flushdb()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def store(redis_url: str, client: redis.Redis) -> Iterator[Store]:
+    s = open_store(redis_url, Retention(history=HISTORY, messages=MESSAGES))
+    yield s
+    s.close()
+
+
+def session(key: str, **kw: object) -> Session:
+    return Session(key=key, flow="f", version="v1", channel="sms", started=time.time(), **kw)  # type: ignore[arg-type]
+
+
+def put(new: Session) -> Change[None]:
+    return lambda _: (new, None)
+
+
+def bump(before: Session | None) -> tuple[Session | None, None]:
+    assert before is not None
+    return before.evolve(seq=before.seq + 1), None
+
+
+def test_an_update_is_one_read_and_one_script(store: Store, client: redis.Redis) -> None:
+    store.update("CA1", put(session("CA1")), 60)
+    client.config_resetstat()
+    store.update("CA1", bump, 60)
+    calls = {
+        name.removeprefix("cmdstat_"): stat["calls"]
+        for name, stat in client.info("commandstats").items()
+    }
+    # Redis counts the commands the script runs inside it too.
+    inside = {"hget": 1, "hset": 1, "pexpire": 1}
+    assert calls == {"config|resetstat": 1, "hmget": 1, "evalsha": 1, **inside}
+    loaded = store.load("CA1")
+    assert loaded is not None and loaded.seq == 1
+
+
+def test_a_conversations_keys_share_one_hash_slot(store: Store, client: redis.Redis) -> None:
+    lookup = "sms:+15550001:+15550002"
+    store.update(lookup, put(session(lookup + ":1", ended=True)), 60)
+    store.update(lookup, put(session(lookup + ":2")), 60)
+    keys = client.keys("ivr:conv:*")
+    assert len(keys) == 2  # the live conversation and the one before it, moved aside
+    assert all("{" + lookup + "}" in k for k in keys)
+    assert len({key_slot(k.encode()) for k in keys}) == 1
+    assert {s.key for s in store.history("f")} == {lookup + ":1", lookup + ":2"}
+
+
+def test_live_and_ended_conversations_and_messages_expire(
+    store: Store, client: redis.Redis
+) -> None:
+    store.update("CA1", put(session("CA1")), 60)
+    assert HISTORY + 55 < client.ttl("ivr:conv:{CA1}") <= HISTORY + 60
+    store.update("CA1", lambda s: (s.evolve(ended=True) if s else None, None), 60)
+    assert HISTORY - 5 < client.ttl("ivr:conv:{CA1}") <= HISTORY
+    store.add_message(MessageRecord("f", "+1", "+2", "CA1", "vm", time.time(), url="u1"))
+    for key in ("ivr:msg:1", "ivr:msgurl:{u1}", "ivr:msgconv:{CA1}"):
+        assert MESSAGES - 5 < client.ttl(key) <= MESSAGES
+    # Opt-outs and flow versions are never expired.
+    store.set_opt_out("+1", "+2", True)
+    store.keep_flow("f", "v1", "states: {}")
+    assert client.ttl("ivr:optout:{+1}") == client.ttl("ivr:flows") == -1
+
+
+def test_updates_from_two_stores_at_once_are_each_applied_once(
+    redis_url: str, store: Store
+) -> None:
+    import threading
+
+    other = open_store(redis_url)
+    store.update("CA1", put(session("CA1")), 60)
+    threads = [
+        threading.Thread(target=lambda s=s: [s.update("CA1", bump, 60) for _ in range(25)])
+        for s in (store, other, store, other)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.close()
+    loaded = store.load("CA1")
+    assert loaded is not None and loaded.seq == 100
+
+
+def test_a_password_is_sent_and_a_wrong_one_is_a_clear_error(tmp_path: Path) -> None:
+    proc, url = start_redis(tmp_path, password="s3cret")
+    try:
+        good = open_store(url)
+        good.set_opt_out("+1", "+2", True)
+        assert good.opted_out("+1", "+2")
+        good.close()
+        bad = open_store(url.replace("s3cret", "wrong"))
+        with pytest.raises(StoreError, match="Redis at 127.0.0.1"):
+            bad.load("CA1")
+        bad.close()
+    finally:
+        stop_redis(proc)
+
+
+def test_a_redis_that_is_not_there_is_a_store_error_after_one_more_try() -> None:
+    from conftest import free_port
+
+    store = open_store(f"redis://127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+    with pytest.raises(StoreError, match="can't be reached"):
+        store.update("CA1", put(session("CA1")), 60)
+    assert time.monotonic() - started >= 0.25  # it waited, then tried once more
+    store.close()
+
+
+def test_after_the_retention_only_opt_outs_and_flows_are_left(
+    redis_url: str, client: redis.Redis
+) -> None:
+    import asyncio
+
+    store = open_store(redis_url, Retention(history=0.3, messages=0.3))
+    store.set_opt_out("+1", "+2", True)
+    store.keep_flow("f", "v1", "states: {}")
+    for i in range(30):
+        lookup = f"sms:+1:+{i % 3}"  # ten conversations on each of three lookups
+        store.update(lookup, put(session(f"{lookup}:{i}", ended=i % 2 == 0)), 0.2)
+        store.add_message(MessageRecord("f", "+1", "+2", lookup, "vm", time.time(), url=f"u{i}"))
+    assert client.dbsize() > 30
+
+    async def prune() -> None:
+        deadline = time.monotonic() + 10
+        while await store.prune() or client.dbsize() > 4:
+            assert time.monotonic() < deadline, sorted(client.keys("*"))
+            await asyncio.sleep(0.05)
+        await store.aclose()
+
+    asyncio.run(prune())
+    left = ["ivr:flows", "ivr:msgid", "ivr:optout:{+1}", "ivr:optout_at:{+1}"]
+    assert sorted(client.keys("*")) == left
