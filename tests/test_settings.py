@@ -92,3 +92,17 @@ def test_the_flow_recheck_interval_is_seconds_from_the_environment() -> None:
         Settings.from_env({"IVR_FLOW_RECHECK": "soon"})
     with pytest.raises(SettingsError, match=r"^IVR_FLOW_RECHECK='-1(\.0)?': give 0 or more"):
         Settings.from_env({"IVR_FLOW_RECHECK": "-1"})
+
+
+def test_retention_is_a_duration_with_a_unit() -> None:
+    built = Settings.from_env({"IVR_KEEP_HISTORY": "12h"}, keep_messages="90s")
+    assert (built.keep_history, built.keep_messages) == (12 * 3600, 90)
+    assert Settings.from_env({}).keep_history == 30 * 24 * 3600
+    assert Settings.from_env({}).keep_messages == 90 * 24 * 3600
+    assert Settings.from_env({"IVR_KEEP_HISTORY": "1.5d"}).keep_history == 36 * 3600
+    with pytest.raises(SettingsError, match=r"IVR_KEEP_HISTORY='30 days': give a duration"):
+        Settings.from_env({"IVR_KEEP_HISTORY": "30 days"})
+    with pytest.raises(SettingsError, match=r"--keep-messages='0d'"):
+        Settings.from_env({}, keep_messages="0d")
+    done = ivr("serve", "--keep-history", "soon", IVR_INSECURE="1")
+    assert done.returncode == 2 and done.stderr.startswith("error: --keep-history='soon': ")
