@@ -21,7 +21,7 @@ from ivr.engine import actions as act
 from ivr.engine import machine as engine
 from ivr.engine.actions import split_sms
 from ivr.engine.clock import utc_now as now
-from ivr.engine.session import Session, conversation_key, new_conversation
+from ivr.engine.session import Session, conversation_key, new_call, new_conversation
 from ivr.flow.model import Flow
 from ivr.outbound.rest import Refused, cancel_call, create_call, send_message
 from ivr.settings import Settings
@@ -95,17 +95,7 @@ class Sender:
         self.store.keep_flow(flow.name, flow.version, flow.source)
         url = f"{public}/voice/{quote(flow.name)}"
         sid = create_call(self.client, to, from_, url, f"{url}/status")
-        preset = Session(
-            key=sid,
-            flow=flow.name,
-            version=flow.version,
-            channel="voice",
-            caller=to,
-            called=from_,
-            state="",
-            started=time.time(),
-            vars={**variables, "caller": to, "called": from_, "channel": "voice"},
-        )
+        preset = new_call(flow, sid, to, from_, variables, started=time.time())
 
         def prepare(before: Session | None) -> tuple[Session | None, bool]:
             if before is not None:  # answered before we got here: too late for variables
