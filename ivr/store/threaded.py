@@ -73,7 +73,14 @@ class InThread:
         return await asyncio.to_thread(self.opted_out, number, ours)
 
     async def prune(self) -> int:
-        return await asyncio.to_thread(self.prune_batch, time.time())
+        work = asyncio.ensure_future(asyncio.to_thread(self.prune_batch, time.time()))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # A thread can't be stopped: the store must not close under it (the app closes
+            # the store when it stops, right after cancelling the pruning).
+            await asyncio.wait([work])
+            raise
 
     async def aclose(self) -> None:
         self.close()
