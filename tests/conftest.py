@@ -181,6 +181,19 @@ def start_server(
     port: int = 0,
     env: dict[str, str] | None = None,
 ) -> Server:
+    """`ivr serve` on `flows` and `store`, once it answers /health."""
+    return ready(launch(flows, store, log, *extra, port=port, env=env))
+
+
+def launch(
+    flows: Path,
+    store: str,
+    log: Path,
+    *extra: str,
+    port: int = 0,
+    env: dict[str, str] | None = None,
+) -> Server:
+    """`ivr serve`, started but not yet answering: see `ready`."""
     port = port or free_port()
     environ = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, **(env or {})}
     with log.open("ab") as out:
@@ -201,17 +214,22 @@ def start_server(
             stderr=subprocess.STDOUT,
             env=environ,
         )
+    return Server(port, proc, store, log)
+
+
+def ready(server: Server) -> Server:
+    """Wait until a launched server answers /health (polled, with a deadline)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"ivr serve exited: {log.read_text()}")
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"ivr serve exited: {server.log.read_text()}")
         try:
-            if httpx2.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return Server(port, proc, store, log)
+            if httpx2.get(server.url + "/health", timeout=1).status_code == 200:
+                return server
         except httpx2.HTTPError:
             time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"ivr serve did not start: {log.read_text()}")
+    server.proc.kill()
+    raise RuntimeError(f"ivr serve did not start: {server.log.read_text()}")
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import httpx2
 import pytest
 import twilio_rest_standin as rest
-from conftest import sign
+from conftest import Twiml, sign
 from starlette.testclient import TestClient
 
 from ivr.settings import Settings
@@ -127,17 +126,17 @@ def texted(body: str, person: str = PERSON, ours: str = OURS) -> dict[str, str]:
 
 
 def said(twiml: str) -> str:
-    return " ".join((e.text or "") for e in ET.fromstring(twiml).iter("Say"))
+    return Twiml(200, twiml).said()
 
 
 def gather_action(twiml: str) -> str:
-    gather = ET.fromstring(twiml).find("Gather")
+    gather = Twiml(200, twiml).find("Gather")
     assert gather is not None, twiml
     return gather.get("action") or ""
 
 
 def messages(twiml: str) -> list[str]:
-    return [e.findtext("Body") or e.text or "" for e in ET.fromstring(twiml).iter("Message")]
+    return Twiml(200, twiml).messages()
 
 
 def start_one(

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx2
 import pytest
-from conftest import Server, Twilio, call_form, copy_flows, sms_form, start_server, stop
+from conftest import Server, Twilio, call_form, copy_flows, launch, ready, sms_form, stop
 from redis_server import start_redis
 
 from ivr.store import open_store
@@ -20,9 +20,9 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Ser
     folder = tmp_path_factory.mktemp("hosts")
     flows = copy_flows(folder)
     proc, url = start_redis(folder)
-    servers = [
-        start_server(flows, url, folder / f"host{i}.log", "--workers", str(i + 1)) for i in range(2)
-    ]
+    # Both start at once; then each is waited for.
+    hosts = [launch(flows, url, folder / f"host{i}.log", "--workers", str(i + 1)) for i in range(2)]
+    servers = [ready(host) for host in hosts]
     yield servers[0], servers[1], url
     for s in servers:
         stop(s)
