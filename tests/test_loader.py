@@ -4,11 +4,35 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from ivr.flow.loader import load_flow, load_flow_text, load_flows
-from ivr.flow.model import Condition, Dial, Flow, Gather, Prompt, Record
+from ivr.flow.model import (
+    AskState,
+    BranchState,
+    Condition,
+    Dial,
+    DialState,
+    Flow,
+    Gather,
+    HangupState,
+    PassState,
+    Prompt,
+    Record,
+    RecordState,
+    RejectState,
+    State,
+)
+
+K = TypeVar("K", bound=State)
+
+
+def kind(state: State, cls: type[K]) -> K:
+    """The state, checked to be of the kind the test expects."""
+    assert isinstance(state, cls), f"{state.name} is a {type(state).__name__}"
+    return state
 
 
 def load(text: str) -> Flow:
@@ -43,15 +67,15 @@ states:
 def test_a_menu_gets_its_defaults() -> None:
     flow = load(MENU)
     assert flow.start == "menu"
-    menu = flow.states["menu"]
+    menu = kind(flow.states["menu"], AskState)
     assert [c.answers for c in menu.choices] == [("1", "one"), ("2", "two"), ("help",)]
     assert [c.line for c in menu.choices] == [6, 7, 8]
     assert menu.line == 3
     assert menu.gather == Gather(digits=1, listen="both", hints="one, two, help")
     assert menu.attempts == 3 and menu.fail is None
-    first = flow.states["first"]
+    first = kind(flow.states["first"], PassState)
     assert first.say == (Prompt("say", "One."), Prompt("pause", seconds=2))
-    assert first.gather is None and first.next == "menu"
+    assert first.next == "menu"
 
 
 def test_version_source_and_path() -> None:
@@ -76,8 +100,8 @@ states:
 """
     )
     states = flow.states
-    assert states["a"].gather == Gather(digits=2)
-    assert states["b"].gather == Gather(digits=None)
+    assert kind(states["a"], AskState).gather == Gather(digits=2)
+    assert kind(states["b"], AskState).gather == Gather(digits=None)
 
 
 def test_values_become_the_models_types() -> None:
@@ -117,20 +141,20 @@ states:
     assert flow.vars == {"zip": "02134", "vip": "true", "rate": "1.50", "blank": ""}
     assert flow.sms_session_timeout == 5400.0
     states = flow.states
-    conditions = [item.condition for item in states["screen"].branch]
+    conditions = [item.condition for item in kind(states["screen"], BranchState).branch]
     assert conditions[0] == Condition("var", "caller", "in", ("+15555550100", "15555550101"))
     assert conditions[1] == Condition("var", "zip", "equals", "02134")
     assert conditions[2] == Condition("var", "caller", "matches", re.compile(r"^\+1"))
     assert conditions[3] == Condition("var", "zip", "set", True)
     assert conditions[4] == Condition("channel", "voice")
     assert conditions[5] is None
-    assert states["refuse"].reject == "rejected"
+    assert kind(states["refuse"], RejectState).reject == "rejected"
     assert states["ring"].set == (("count", "3"), ("flag", "false"))
-    assert states["ring"].dial == Dial(("+15555550100", "+15555550101"))
-    message = states["message"]
+    assert kind(states["ring"], DialState).dial == Dial(("+15555550100", "+15555550101"))
+    message = kind(states["message"], RecordState)
     assert message.record == Record(max_length=30, beep=False) and message.save == "recording"
-    assert not message.waits  # `save` beside `record` keeps the recording, it doesn't wait
-    assert states["bye"].hangup is True
+    # `save` beside `record` keeps the recording: a record state, not one that waits
+    assert isinstance(states["bye"], HangupState)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +179,7 @@ states:
       on: menu
 """
     )
-    answers = [c.answers[0] for c in flow.states["menu"].choices]
+    answers = [c.answers[0] for c in kind(flow.states["menu"], AskState).choices]
     assert answers == ["yes", "no", "1", "01", "on"]
 
 
@@ -264,6 +288,6 @@ states:
     save: again
 """
     )
-    ask, again = flow.states["ask"], flow.states["again"]
+    ask, again = kind(flow.states["ask"], AskState), kind(flow.states["again"], AskState)
     assert (ask.no_input, ask.attempts) == (("Sorry?",), 2)
     assert (again.no_input, again.attempts) == (("Sorry?",), 5)

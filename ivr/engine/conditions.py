@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 
 from ivr.flow.hours import is_open
-from ivr.flow.model import Condition, Flow, State
+from ivr.flow.model import BranchState, Condition, Flow
 
 
 def holds(
@@ -38,7 +38,7 @@ def holds(
 
 
 def pick_branch(
-    state: State, flow: Flow, variables: Mapping[str, str], channel: str, now: dt.datetime
+    state: BranchState, flow: Flow, variables: Mapping[str, str], channel: str, now: dt.datetime
 ) -> str | None:
     """The target of the first `branch` item that holds (an item without `if` always does)."""
     for item in state.branch:

@@ -10,36 +10,22 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ivr.flow import templates
+from ivr.flow import reach, templates
 from ivr.flow.hours import parse_hours
+from ivr.flow.model import ACTIONS, waits
+from ivr.flow.names import BUILT_INS, E164, NUMBERS
 from ivr.flow.problems import Level, Path, Problem, name_of, suggest
+from ivr.flow.reach import list_of, map_of
 from ivr.flow.yamlload import Document
 
-E164 = re.compile(r"\+[1-9]\d{1,14}")
 _E164_HINT = 'write +, the country code and the number, with no spaces, like "+15555550100"'
-BUILT_INS = ("caller", "called", "channel", "answer", "media")
 SPOKEN_LIMIT = 4096
 TEXT_LIMIT = 1600
-_ACTIONS = ("record", "dial", "branch", "redirect", "reject", "hangup")
-_ANSWERED = ("say", "choices", "save", "record", "dial", "redirect", "hangup")
-
-
-def _map(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def answers(key: str) -> list[str]:
     """The answers a choice key lists: `"1, hours"` is `1` and `hours`."""
     return [part.strip() for part in key.split(",")]
-
-
-def waits(body: dict[str, Any]) -> bool:
-    """Whether a state waits for an answer: a menu, or a `save` that isn't a recording's."""
-    return bool(body.get("choices")) or ("save" in body and not body.get("record"))
 
 
 class Checker:
@@ -48,11 +34,11 @@ class Checker:
     def __init__(self, doc: Document, file: str) -> None:
         self.doc, self.file = doc, file
         self.problems: list[Problem] = []
-        self.states = {name: _map(body) for name, body in _map(doc.data.get("states")).items()}
+        self.states = {name: map_of(body) for name, body in map_of(doc.data.get("states")).items()}
         start = doc.data.get("start")
         self.start = start if isinstance(start, str) else next(iter(self.states), "")
-        self.hours = _map(doc.data.get("hours"))
-        self.shortcuts = _map(doc.data.get("shortcuts"))
+        self.hours = map_of(doc.data.get("hours"))
+        self.shortcuts = map_of(doc.data.get("shortcuts"))
 
     def report(self, level: Level, path: Path, message: str, *, key: bool = False) -> None:
         line, column = self.doc.key_at(path) if key else self.doc.at(path)
@@ -65,13 +51,13 @@ class Checker:
             self.check_target(("shortcuts", key), target)
         self.check_answers(("shortcuts",), "`shortcuts`", self.shortcuts)
         for name, raw in self.hours.items():  # the schema speaks for a missing timezone
-            mistakes = parse_hours(name, raw)[1] if "timezone" in _map(raw) else []
+            mistakes = parse_hours(name, raw)[1] if "timezone" in map_of(raw) else []
             for where, message in mistakes:
                 self.report("error", ("hours", name, *where), f"hours `{name}`: {message}")
         for name, body in self.states.items():
             self.check_state(name, body, ("states", name))
-        self.check_loops()
-        self.check_reachable()
+        reach.check_loops(self)
+        reach.check_reachable(self)
         self.check_templates()
         return self.problems
 
@@ -106,7 +92,7 @@ class Checker:
                     seen[answer.lower()] = key
 
     def check_state(self, name: str, body: dict[str, Any], base: Path) -> None:
-        choices = _map(body.get("choices"))
+        choices = map_of(body.get("choices"))
         for key, target in choices.items():
             if isinstance(target, str) and target not in self.states:  # the usual case, quickly
                 self.check_target((*base, "choices", key), target)
@@ -114,7 +100,7 @@ class Checker:
         for key in ("next", "fail", "if_no_answer"):
             if key in body:
                 self.check_target((*base, key), body[key])
-        doing = [key for key in _ACTIONS if body.get(key) not in (None, False)]
+        doing: list[str] = [key for key in ACTIONS if body.get(key) not in (None, False)]
         doing = (["choices" if choices else "save"] if waits(body) else []) + doing
         if len(doing) > 1:
             message = (
@@ -128,7 +114,7 @@ class Checker:
                 message = f"`{key}` in state `{name}` does nothing without `{needs}`"
                 self.report("error", (*base, key), message, key=True)
         said = body.get("say")
-        said = [_map(i).get("say") if isinstance(i, dict) else i for i in _list(said) or [said]]
+        said = [map_of(i).get("say") if isinstance(i, dict) else i for i in list_of(said) or [said]]
         length = sum(len(text) for text in said if isinstance(text, str))
         if length > TEXT_LIMIT:
             message = f"state `{name}` says {length:,} characters: a text message holds at most"
@@ -137,7 +123,7 @@ class Checker:
             self.check_pattern((*base, "valid"), body["valid"], f"`valid` in state `{name}`")
         if "dial" in body:
             self.check_dial((*base, "dial"), body["dial"], name)
-        items = _list(body.get("branch"))
+        items = list_of(body.get("branch"))
         for i, item in enumerate(items):
             where = (*base, "branch", i)
             if isinstance(item, dict):
@@ -175,70 +161,10 @@ class Checker:
                 self.report("error", (*path, kind), message)
         self.check_pattern((*path, "matches"), test.get("matches"), f"`matches` in state `{name}`")
 
-    def edges(self, body: dict[str, Any], *, all_kinds: bool = True) -> Iterator[str]:
-        """The states a state can go to (only `next` and `branch` when not `all_kinds`)."""
-        found = [_map(item).get("next") for item in _list(body.get("branch"))] + [body.get("next")]
-        if all_kinds:
-            found += list(_map(body.get("choices")).values())
-            found += [body.get("fail"), body.get("if_no_answer")]
-        return (target for target in found if isinstance(target, str) and target in self.states)
-
-    def check_loops(self) -> None:
-        # Only states that pass straight on can spin: a wait, a recording or a call breaks a loop.
-        stops = ("record", "dial", "redirect", "reject", "hangup")
-        graph = {
-            name: list(dict.fromkeys(self.edges(body, all_kinds=False)))
-            for name, body in self.states.items()
-            if not waits(body) and all(body.get(key) in (None, False) for key in stops)
-        }
-        for loop in _loops({name: [t for t in ts if t in graph] for name, ts in graph.items()}):
-            shown = " → ".join(f"`{name}`" for name in [*loop, loop[0]])
-            message = (
-                f"these states go round forever without waiting for the caller: {shown}; make "
-                "one of them wait for an answer (`choices` or `save`) or end"
-            )
-            self.report("error", ("states", loop[0]), message, key=True)
-
-    def check_reachable(self) -> None:
-        if self.start not in self.states:
-            return
-        # A state is reached "quiet" while nothing was said or asked on the way from the start
-        # (only `set` and `branch`), "loud" after: `reject` needs quiet, as Twilio can only
-        # refuse a call that hasn't been answered.
-        seen, todo = {(self.start, False)}, [(self.start, False)]
-        while todo:
-            name, loud = todo.pop()
-            body = self.states[name]
-            loud = loud or any(body.get(key) for key in _ANSWERED)
-            found = list(self.edges(body))
-            if waits(body):  # shortcuts work in every waiting state
-                found += [t for t in self.shortcuts.values() if isinstance(t, str)]
-            fresh = [(t, loud) for t in found if t in self.states and (t, loud) not in seen]
-            seen.update(fresh)
-            todo += fresh
-        reached = {name for name, _ in seen}
-        for name, body in self.states.items():
-            if name not in reached:
-                message = (
-                    f"state `{name}` is never reached: no `next`, choice, branch or shortcut leads "
-                    f"to it from the start state `{self.start}`"
-                )
-                self.report("warning", ("states", name), message, key=True)
-            elif body.get("reject") and "say" in body:
-                message = f"`reject` after a prompt in state `{name}`: a refused call hears nothing"
-                message += ", so remove `say`"
-                self.report("error", ("states", name, "reject"), message, key=True)
-            elif body.get("reject") and (name, True) in seen:
-                message = (
-                    f"`reject` in state `{name}` can come after the call was answered: a call can "
-                    "only be refused as the first thing it does, before anything is said or asked"
-                )
-                self.report("error", ("states", name, "reject"), message, key=True)
-
     def texts(self) -> Iterator[tuple[Path, str]]:
         """Every text a template can be in that has a template or is long, with its path."""
         for name, body in self.states.items():
-            for key, value in _map(body.get("set")).items():
+            for key, value in map_of(body.get("set")).items():
                 yield ("states", name, "set", key), value
             for key in ("say", "no_input", "no_match"):
                 value = body.get(key)
@@ -248,14 +174,14 @@ class Checker:
                         yield ("states", name, key, *([i] if i >= 0 else [])), text
 
     def check_templates(self) -> None:
-        known = {*BUILT_INS, *_map(self.doc.data.get("vars"))}
+        known = {*BUILT_INS, *map_of(self.doc.data.get("vars"))}
         for body in self.states.values():
-            known.update(_map(body.get("set")))
+            known.update(map_of(body.get("set")))
             known.update([body["save"]] if isinstance(body.get("save"), str) else [])
         help_text = self.doc.data.get("help")
         if isinstance(help_text, str):
             # HELP is answered outside any conversation: only the flow's vars and the numbers.
-            outside = {"caller", "called", "channel", *_map(self.doc.data.get("vars"))}
+            outside = {*NUMBERS, *map_of(self.doc.data.get("vars"))}
             for message in templates.check(help_text, outside):
                 self.report("warning", ("help",), f"{message} (`help`)")
         for path, text in self.texts():
@@ -266,35 +192,11 @@ class Checker:
                 message = f"a prompt of {len(text):,} characters in {where}: Twilio says at most"
                 self.report("warning", path, f"{message} {SPOKEN_LIMIT:,}; split it")
         for name, body in self.states.items():
-            for i, item in enumerate(_list(body.get("branch"))):
-                var = _map(_map(item).get("if")).get("var")
+            for i, item in enumerate(list_of(body.get("branch"))):
+                var = map_of(map_of(item).get("if")).get("var")
                 if isinstance(var, str) and var not in known:
                     message = f"the condition in state `{name}` tests `{var}`, which nothing sets"
                     self.report("warning", ("states", name, "branch", i, "if", "var"), message)
-
-
-def _loops(graph: dict[str, list[str]]) -> list[list[str]]:
-    """The cycles a depth-first walk finds: each once, in order, from where it closes."""
-    done: set[str] = set()
-    found: list[list[str]] = []
-    for root in graph:
-        if root in done:
-            continue
-        path, todo = [root], [iter(graph[root])]
-        on_path = {root}
-        while todo:
-            child = next(todo[-1], None)
-            if child is None:
-                done.add(path[-1])
-                on_path.discard(path.pop())
-                todo.pop()
-            elif child in on_path:
-                found.append(path[path.index(child) :])
-            elif child not in done:
-                path.append(child)
-                on_path.add(child)
-                todo.append(iter(graph[child]))
-    return found
 
 
 def check(doc: Document, file: str) -> list[Problem]:

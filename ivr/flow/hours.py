@@ -14,12 +14,12 @@ range at midnight. A range can't run past midnight: split it over the two days.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 import zoneinfo
 from typing import Any
 
 from ivr.flow.model import Hours
+from ivr.flow.problems import closest
 
 SubPath = tuple[str | int, ...]
 Mistake = tuple[SubPath, str]  # where in the hours entry, and what is wrong
@@ -96,8 +96,8 @@ def _zone(name: object) -> str | None:
         zoneinfo.ZoneInfo(name)
         return None
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        close = difflib.get_close_matches(name, zoneinfo.available_timezones(), n=1)
-        hint = f"did you mean `{close[0]}`?" if close else "use a name like America/New_York"
+        close = closest(name, zoneinfo.available_timezones())
+        hint = f"did you mean `{close}`?" if close else "use a name like America/New_York"
         return f"unknown timezone `{name}`: {hint}"
 
 

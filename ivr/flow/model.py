@@ -79,46 +79,99 @@ class BranchItem:
     line: int = 0
 
 
-@dataclass(frozen=True)
-class State:
+# What a state does after `set` and `say`, by the key that says it: the loader builds one kind
+# per state from these, and the engine, the checks and the graph each decide by kind, once.
+Kind = Literal["ask", "record", "dial", "branch", "redirect", "reject", "hangup", "pass"]
+ACTIONS: tuple[Kind, ...] = ("record", "dial", "branch", "redirect", "reject", "hangup")
+
+
+def waits(body: Mapping[str, object]) -> bool:
+    """Whether a state's YAML waits for an answer: a menu, or a `save` that isn't a recording's."""
+    return bool(body.get("choices")) or ("save" in body and not body.get("record"))
+
+
+def kind_of(body: Mapping[str, object]) -> Kind:
+    """The kind of a state's YAML (the checks refuse a state with two, so the first wins)."""
+    if waits(body):
+        return "ask"
+    for key in ACTIONS:
+        if body.get(key) not in (None, False):
+            return key
+    return "pass"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BaseState:
+    """What every state can have: its variables, its prompts and where it goes when done."""
+
     name: str
     line: int = 0
     set: tuple[tuple[str, str], ...] = ()
     say: tuple[Prompt, ...] = ()
+    next: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PassState(BaseState):
+    """Says its prompts and goes on to `next` (or ends the conversation)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AskState(BaseState):
+    """A menu (`choices`) or a question (`save` alone): waits for an answer."""
+
     choices: tuple[Choice, ...] = ()
-    gather: Gather | None = None
+    gather: Gather = Gather()
     save: str | None = None
     valid: re.Pattern[str] | None = None
     no_input: tuple[str, ...] = ()
     no_match: tuple[str, ...] = ()
     attempts: int = 3
     fail: str | None = None
-    record: Record | None = None
-    dial: Dial | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RecordState(BaseState):
+    record: Record = Record()
+    save: str | None = None  # the variable that gets the recording's URL
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DialState(BaseState):
+    dial: Dial
     if_no_answer: str | None = None
-    branch: tuple[BranchItem, ...] = ()
-    redirect: str | None = None
-    reject: Literal["busy", "rejected"] | None = None
-    hangup: bool = False
-    next: str | None = None
 
-    @property
-    def waits(self) -> bool:
-        """True when the state waits for an answer (a menu or a `save` without `record`)."""
-        return bool(self.choices) or (self.save is not None and self.record is None)
 
-    def targets(self) -> list[tuple[str, str]]:
-        """Every (kind, state) edge leaving this state, for checks and graphs."""
-        edges: list[tuple[str, str]] = [("choice", c.target) for c in self.choices]
-        edges += [("branch", b.target) for b in self.branch]
-        for kind, target in (
-            ("fail", self.fail),
-            ("if_no_answer", self.if_no_answer),
-            ("next", self.next),
-        ):
-            if target is not None:
-                edges.append((kind, target))
-        return edges
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BranchState(BaseState):
+    branch: tuple[BranchItem, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RedirectState(BaseState):
+    redirect: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RejectState(BaseState):
+    reject: Literal["busy", "rejected"] = "rejected"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HangupState(BaseState):
+    """Ends the call after its prompts (`hangup: true`)."""
+
+
+State = (
+    PassState
+    | AskState
+    | RecordState
+    | DialState
+    | BranchState
+    | RedirectState
+    | RejectState
+    | HangupState
+)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ is ever parsed as a template: values are pasted in as they are.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+
+from ivr.flow.problems import closest
 
 FILTERS = ("spell",)
 SECRET = "secret."
@@ -114,7 +115,7 @@ def check(template: str, known: Collection[str]) -> list[str]:
     found = mistakes(template)
     for name in names(template):
         if name not in known and not name.startswith(SECRET):
-            close = difflib.get_close_matches(name, list(known), n=1)
-            hint = f": did you mean `{close[0]}`?" if close else ""
+            close = closest(name, known)
+            hint = f": did you mean `{close}`?" if close else ""
             found.append(f"`{{{{ {name} }}}}` names a variable nothing sets{hint}")
     return found

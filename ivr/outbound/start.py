@@ -23,16 +23,14 @@ from ivr.engine.actions import split_sms
 from ivr.engine.clock import utc_now as now
 from ivr.engine.session import Session, conversation_key, new_call, new_conversation
 from ivr.flow.model import Flow
+from ivr.flow.names import E164, RESERVED
 from ivr.outbound.rest import Refused, cancel_call, create_call, send_message
 from ivr.settings import Settings
 from ivr.store.base import Store
 
 log = logging.getLogger("ivr.outbound.commands")
 
-E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Set by the engine for every conversation: a variable of the same name would be overwritten.
-RESERVED = ("caller", "called", "channel", "answer")
 
 
 def check_number(number: str, role: str) -> str:

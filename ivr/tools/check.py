@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from ivr.flow.loader import load_flows
+from ivr.flow.loader import load_flows, load_named
 from ivr.flow.model import Flow
-from ivr.flow.problems import format_github, format_text, has_errors
+from ivr.flow.problems import format_github, format_text
 
 
 def check(paths: Sequence[str], *, strict: bool = False, fmt: str = "text") -> int:
@@ -26,13 +25,9 @@ def check(paths: Sequence[str], *, strict: bool = False, fmt: str = "text") -> i
 
 def load_one(flows_dir: str, flow: str) -> dict[str, Flow] | None:
     """The flows of `flows_dir` if `flow` is among them; else say why not and return None."""
-    flows, problems = load_flows([flows_dir])
-    mine = [p for p in problems if Path(p.file).stem == flow]
-    if mine:  # its warnings too: the author is looking at this flow now
-        print(format_text(mine), file=sys.stderr)
-    if flow in flows:
-        return flows
-    if not has_errors(mine):
-        known = ", ".join(sorted(flows)) or "none"
-        print(f"error: no flow named {flow!r} in {flows_dir} (flows: {known})", file=sys.stderr)
-    return None
+    flows, problems, missing = load_named(flows_dir, flow)
+    if problems:
+        print(format_text(problems), file=sys.stderr)
+    if missing:
+        print(f"error: {missing}", file=sys.stderr)
+    return flows

@@ -12,7 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from ivr.flow.model import Condition, Flow, State
+from ivr.flow.model import (
+    AskState,
+    BranchState,
+    Condition,
+    DialState,
+    Flow,
+    HangupState,
+    PassState,
+    RecordState,
+    RedirectState,
+    RejectState,
+    State,
+)
 from ivr.tools.check import load_one
 
 Style = Literal["plain", "thick", "dotted"]
@@ -47,29 +59,34 @@ def describe(condition: Condition | None) -> str:
     return f"{condition.name} = {value}"
 
 
-def _leaving(s: State) -> list[Edge]:
-    """The edges out of one state, in the order the engine tries them."""
-    name = s.name
-    out = [Edge(name, c.target, " / ".join(c.answers)) for c in s.choices]
-    if s.waits:
-        if not s.choices:
-            out.append(Edge(name, s.next or FINISH, f"answer → {s.save}"))
-        tries = f"no input / no match ×{s.attempts}"  # the attempts, both kinds together
-        out.append(Edge(name, s.fail or FINISH, tries, "dotted"))
-    elif s.record:
-        out.append(Edge(name, s.next or FINISH, "recorded"))
-    elif s.dial:
-        out.append(Edge(name, s.next or FINISH, "answered"))
-        out.append(Edge(name, s.if_no_answer or FINISH, "no answer", "dotted"))
-    elif s.branch:
-        out += [Edge(name, b.target, describe(b.condition), "thick") for b in s.branch]
-        if all(b.condition for b in s.branch):  # no otherwise item: `next`, or the end
-            out.append(Edge(name, s.next or FINISH, "otherwise", "thick"))
-    elif s.reject or s.redirect or s.hangup:
-        out.append(Edge(name, FINISH, "reject" if s.reject else "redirect" if s.redirect else ""))
-    else:
-        out.append(Edge(name, s.next or FINISH))
-    return out
+def _leaving(s: State, end: str = FINISH) -> list[Edge]:
+    """The edges out of one state, in the order the engine tries them; `end` names the end."""
+    name, then = s.name, s.next or end
+    match s:
+        case AskState():
+            out = [Edge(name, c.target, " / ".join(c.answers)) for c in s.choices]
+            if not s.choices:
+                out.append(Edge(name, then, f"answer → {s.save}"))
+            tries = f"no input / no match ×{s.attempts}"  # the attempts, both kinds together
+            return [*out, Edge(name, s.fail or end, tries, "dotted")]
+        case RecordState():
+            return [Edge(name, then, "recorded")]
+        case DialState():
+            no_answer = Edge(name, s.if_no_answer or end, "no answer", "dotted")
+            return [Edge(name, then, "answered"), no_answer]
+        case BranchState():
+            out = [Edge(name, b.target, describe(b.condition), "thick") for b in s.branch]
+            if all(b.condition for b in s.branch):  # no otherwise item: `next`, or the end
+                out.append(Edge(name, then, "otherwise", "thick"))
+            return out
+        case RejectState():
+            return [Edge(name, end, "reject")]
+        case RedirectState():
+            return [Edge(name, end, "redirect")]
+        case HangupState():
+            return [Edge(name, end)]
+        case PassState():
+            return [Edge(name, then)]
 
 
 def edges(flow: Flow) -> list[Edge]:
@@ -86,8 +103,10 @@ def unreachable(flow: Flow) -> list[str]:
     reached, todo = {flow.start}, [flow.start]
     while todo:
         state = flow.states[todo.pop()]
-        targets = [target for _, target in state.targets()]
-        if state.waits:
+        # `next` counts even where the engine ignores it, as in the checks' own reachability;
+        # "" is no state's name, so the ends of the drawing lead nowhere here.
+        targets = [edge.target for edge in _leaving(state, end="")] + [state.next or ""]
+        if isinstance(state, AskState):
             targets += [s.target for s in flow.shortcuts]
         for target in targets:
             if target in flow.states and target not in reached:
@@ -136,7 +155,7 @@ def mermaid(flow: Flow, notes: Mapping[str, str] | None = None) -> str:
         label = f"<b>{name}</b>" + (f"<br/>{prompt}" if prompt else "")
         if state.name in notes:
             label += f"<br/><i>{mermaid_text(notes[state.name])}</i>"
-        shape = ('{"', '"}') if state.branch else ('["', '"]')
+        shape = ('{"', '"}') if isinstance(state, BranchState) else ('["', '"]')
         lines.append(f"    {ids[state.name]}{shape[0]}{label}{shape[1]}")
     if any(e.target == FINISH for e in all_edges):
         lines.append(f'    {FINISH}((("end")))')
@@ -176,7 +195,7 @@ def dot(flow: Flow) -> str:
     for state in flow.states.values():
         name, prompt = _label(state)
         attrs = [f"label={dot_text(name + (chr(10) + prompt if prompt else ''))}"]
-        if state.branch:
+        if isinstance(state, BranchState):
             attrs.append("shape=diamond")
         if state.name in lost:
             attrs.append('style="dashed,filled", fillcolor="#eeeeee", fontcolor="#777777"')

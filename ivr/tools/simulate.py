@@ -19,6 +19,7 @@ from typing import TextIO
 from ivr.engine.clock import Clock, utc_now
 from ivr.engine.session import Session, new_call
 from ivr.flow.model import Flow
+from ivr.flow.names import RESERVED
 from ivr.settings import Settings
 from ivr.store import Store
 from ivr.tools.check import load_one
@@ -30,7 +31,8 @@ MOVES = (
     "keys like 1 or 1234#, silence, say WORDS, record [SECONDS] [WORDS], "
     "dial answered|busy|no-answer|failed, hangup"
 )
-QUIET_VARS = {"caller", "called", "channel", "answer"}
+# The engine sets these in every conversation: showing them would only repeat the numbers.
+QUIET_VARS = frozenset(RESERVED)
 _AT = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?")
 
 

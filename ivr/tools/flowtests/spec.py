@@ -9,15 +9,15 @@ Every step keeps its line, so a failure points at it.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ivr.flow import yamlload
 from ivr.flow.model import Flow
-from ivr.flow.problems import Problem
+from ivr.flow.names import RESERVED
+from ivr.flow.problems import Problem, suggest
 from ivr.flow.yamlload import Document
 from ivr.tools.simulate import local_time
 from ivr.tools.wire import DEFAULT_CALLED, DEFAULT_CALLER
@@ -29,7 +29,6 @@ CHECKS = ("hear", "hear_exact", "not_hear", "hear_nothing", "state", "var", "end
 STEPS = (*VOICE_MOVES, "text", *CHECKS)
 FILE_KEYS = ("flow", "channel", "from", "to", "at", "vars", "tests")
 TEST_KEYS = ("name", "channel", "from", "to", "at", "vars", "steps")
-RESERVED = ("caller", "called", "channel", "answer")
 DIAL = ("answered", "busy", "no-answer", "failed", "canceled")
 _KEYS = re.compile(r"[0-9*#]+")
 
@@ -71,7 +70,9 @@ class _Reader:
     def unknown_keys(self, path: Path, data: Mapping[str, Any], known: Collection[str]) -> None:
         for key in data:
             if key not in known:
-                self.error((*path, key), f"unknown key `{key}`: {suggest(key, known)}", key=True)
+                self.error(
+                    (*path, key), f"unknown key `{key}`: {suggest(key, known, 'use')}", key=True
+                )
 
     def scalar(self, path: Path, value: object) -> str | None:
         if isinstance(value, dict | list) or value is None:
@@ -139,7 +140,7 @@ class _Reader:
         where = (*path, kind)
         line = self.doc.key_at(where)[0]
         if kind not in STEPS:
-            self.error(where, f"unknown step `{kind}`: {suggest(kind, STEPS)}", key=True)
+            self.error(where, f"unknown step `{kind}`: {suggest(kind, STEPS, 'use')}", key=True)
             return None
         if channel == "sms" and kind in VOICE_MOVES:
             self.error(
@@ -181,7 +182,7 @@ class _Reader:
         if kind == "dial" and text not in DIAL:
             return self.bad(where, f"a dial ends {', '.join(DIAL)}; not `{text}`")
         if kind == "state" and self.flow and text not in self.flow.states:
-            hint = suggest(text, self.flow.states)
+            hint = suggest(text, self.flow.states, "use")
             return self.bad(where, f"flow `{self.flow.name}` has no state `{text}`: {hint}")
         return Step(kind, line, text=text)
 
@@ -203,12 +204,6 @@ class _Reader:
         return None
 
 
-def suggest(word: str, known: Iterable[str]) -> str:
-    names = list(known)
-    close = difflib.get_close_matches(word, names, n=1)
-    return f"did you mean `{close[0]}`?" if close else "use " + ", ".join(f"`{n}`" for n in names)
-
-
 def read_suite(
     text: str, file: str, flows: Mapping[str, Flow], broken: Collection[str]
 ) -> tuple[str, list[Case], list[Problem]]:
@@ -227,7 +222,7 @@ def read_suite(
     elif name in broken:
         reader.error(("flow",), f"flow `{name}` has errors (above): fix them, then test it")
     elif name not in flows:
-        reader.error(("flow",), f"there is no flow `{name}`: {suggest(name, flows)}")
+        reader.error(("flow",), f"there is no flow `{name}`: {suggest(name, flows, 'use')}")
     reader.flow = flows.get(name or "")
     base = reader.settings(
         (),

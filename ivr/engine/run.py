@@ -1,0 +1,105 @@
+"""One step in progress: the flow, the session so far and the outputs so far.
+
+A step makes several sessions (each is immutable) and collects outputs; this record carries
+them between the functions of the step, and never outlives it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from ivr.engine import actions as act
+from ivr.engine.events import Output
+from ivr.engine.session import Session, Step
+from ivr.flow.model import AskState, Flow, RecordState, State
+from ivr.flow.templates import render
+
+DEFAULT_NO_INPUT = "Sorry, I didn't catch that."
+DEFAULT_NO_MATCH = "Sorry, that isn't one of the options."
+GOODBYE = "Goodbye."
+APOLOGY = "Sorry, something went wrong on our side. Please try again later. Goodbye."
+_INPUT = {"keys": "dtmf", "speech": "speech", "both": "dtmf speech"}
+
+
+@dataclass(slots=True)
+class Run:
+    flow: Flow
+    session: Session
+    now: dt.datetime
+    out: list[Output] = field(default_factory=list)
+
+    @property
+    def sms(self) -> bool:
+        return self.session.channel == "sms"
+
+    def variables(self) -> dict[str, str]:
+        return {**self.flow.vars, **self.session.vars}
+
+    def text(self, template: str) -> str:
+        return render(template, self.variables())
+
+    def log_path(self, state: str, event: str, answer: str | None = None) -> None:
+        step = Step(self.now.timestamp(), state, answer, event)
+        self.session = self.session.evolve(path=(*self.session.path, step))
+
+    def end(self, outcome: str, hangup: bool = True) -> None:
+        if hangup and not self.sms:
+            self.out.append(act.Hangup())
+        self.log_path(self.session.state, "end", outcome)
+        self.session = self.session.evolve(ended=True, waiting="", outcome=outcome)
+
+    def prompts(self, state: State) -> tuple[act.Prompt, ...]:
+        items: list[act.Prompt] = []
+        for p in state.say:
+            if p.kind == "say":
+                voice = p.voice or self.flow.voice
+                language = p.language or self.flow.language
+                items.append(act.Say(self.text(p.text), voice, language, p.loop))
+            elif p.kind == "play":
+                items.append(act.Play(p.text, p.loop))
+            else:
+                items.append(act.Pause(p.seconds))
+        return tuple(items)
+
+    def speak(self, prompts: tuple[act.Prompt, ...]) -> None:
+        if not self.sms:
+            self.out.extend(prompts)
+            return
+        # One text per state: the spoken parts joined; audio and pauses have no text form.
+        text = " ".join(p.text for p in prompts if isinstance(p, act.Say) and p.text.strip())
+        if text:
+            self.out.append(act.Message(text))
+
+    def line(self, text: str) -> act.Say:
+        return act.Say(self.text(text), self.flow.voice, self.flow.language)
+
+    def wait(self, state: AskState, prompts: tuple[act.Prompt, ...]) -> None:
+        seq = self.session.seq + 1
+        self.session = self.session.evolve(waiting="answer", seq=seq)
+        if self.sms:
+            self.speak(prompts)
+            return
+        gather, spoken = state.gather, state.gather.listen != "keys"
+        self.out.append(
+            act.Gather(
+                seq=seq,
+                prompts=prompts,
+                input=_INPUT[gather.listen],
+                num_digits=gather.digits,
+                timeout=gather.timeout,
+                finish_on_key=gather.finish_on_key,
+                hints=gather.hints if spoken else None,
+                language=self.flow.language if spoken else None,
+            )
+        )
+
+    def start_record(self, state: RecordState) -> None:
+        seq = self.session.seq + 1
+        self.session = self.session.evolve(waiting="record", seq=seq)
+        if self.sms:
+            return
+        r = state.record
+        self.out.append(
+            act.RecordAudio(seq, r.max_length, r.timeout, r.finish_on_key, r.beep, r.transcribe)
+        )

@@ -1,0 +1,118 @@
+"""Ending a wait: an answer or silence in a menu or question, a recording, a dial's end.
+
+Each finds the state the session waits in, checks what came against it, and enters the state
+that follows (or asks again, up to the state's attempts).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ivr.engine import answers
+from ivr.engine.enter import choose, enter
+from ivr.engine.events import Event, KeepMessage
+from ivr.engine.run import DEFAULT_NO_INPUT, DEFAULT_NO_MATCH, GOODBYE, Run
+from ivr.flow.model import AskState, DialState, RecordState, State
+
+
+def _current(run: Run) -> State:
+    return run.flow.states[run.session.state]
+
+
+def answered(run: Run, event: Event) -> None:
+    state = _current(run)
+    if not isinstance(state, AskState):  # a session saved for another flow: enter its state again
+        return repeat(run)
+    said = event.text.strip()
+    if event.input == "speech":
+        # Recognisers end sentences with a full stop: "12345." is still 12345.
+        said = said.rstrip(".!?,;: ")
+    if event.media:
+        media = " ".join(event.media)
+        run.session = run.session.evolve(vars={**run.session.vars, "media": media})
+    if not said and not event.media:
+        failed(run, state, "no_input")
+    elif state.choices:
+        hit = answers.match(state.choices, run.flow.shortcuts, said, event.input)
+        if hit:
+            choose(run, state, said, hit[0].target, hit[1])
+        else:
+            failed(run, state, "no_match", said)
+    elif shortcut := answers.exact_shortcut(run.flow.shortcuts, said, event.input):
+        choose(run, state, said, shortcut.target, None)
+    elif state.valid is not None and not state.valid.fullmatch(said):
+        failed(run, state, "no_match", said)
+    else:
+        choose(run, state, said, state.next, said)
+
+
+def silent(run: Run) -> None:
+    state = _current(run)
+    if not isinstance(state, AskState):  # a session saved for another flow: enter its state again
+        return repeat(run)
+    failed(run, state, "no_input")
+
+
+def failed(
+    run: Run, state: AskState, kind: Literal["no_input", "no_match"], said: str = ""
+) -> None:
+    """Count a failure; ask again with the state's line for it, or go to `fail` at the limit."""
+    if kind == "no_input":
+        count = run.session.no_input + 1
+        run.session = run.session.evolve(no_input=count)
+        lines, default = state.no_input, DEFAULT_NO_INPUT
+    else:
+        count = run.session.no_match + 1
+        run.session = run.session.evolve(no_match=count)
+        lines, default = state.no_match, DEFAULT_NO_MATCH
+    run.log_path(state.name, kind, said or None)
+    if run.session.failures >= state.attempts:
+        if state.fail:
+            enter(run, state.fail)
+        else:
+            run.speak((run.line(GOODBYE),))
+            run.end("failed")
+        return
+    # The Nth failure of a kind gets the Nth line; the last line repeats.
+    text = lines[min(count, len(lines)) - 1] if lines else default
+    if run.sms:
+        # The apology and the question again, as one text.
+        run.wait(state, (run.line(text), *run.prompts(state)))
+    else:
+        run.out.append(run.line(text))
+        run.wait(state, run.prompts(state))
+
+
+def recorded(run: Run, event: Event) -> None:
+    state = _current(run)
+    if not isinstance(
+        state, RecordState
+    ):  # a session saved for another flow: enter its state again
+        return repeat(run)
+    kept = event.url or event.text or event.media
+    if kept:
+        run.out.append(KeepMessage(state.name, event.url, event.duration, event.text, event.media))
+        if state.save:
+            value = event.url or event.text
+            run.session = run.session.evolve(vars={**run.session.vars, state.save: value})
+    run.log_path(state.name, "record", event.url or event.text or None)
+    enter(run, state.next)
+
+
+def dialed(run: Run, event: Event) -> None:
+    state = _current(run)
+    if not isinstance(state, DialState):  # a session saved for another flow: enter its state again
+        return repeat(run)
+    run.log_path(state.name, "dial", event.status)
+    enter(run, state.next if event.status in ("completed", "answered") else state.if_no_answer)
+
+
+def repeat(run: Run) -> None:
+    """Say the current wait again, e.g. for a webhook that arrived twice."""
+    state = _current(run)
+    if run.session.waiting == "answer" and isinstance(state, AskState):
+        run.wait(state, run.prompts(state))
+    elif run.session.waiting == "record" and isinstance(state, RecordState):
+        run.start_record(state)
+    else:
+        enter(run, run.session.state)

@@ -1,0 +1,211 @@
+"""Building the immutable `Flow` from a YAML document that passed the schema and the checks.
+
+Each state becomes one kind (`model.kind_of`): what it does is settled here, once, so that
+nothing after the loader looks at which optional keys a state has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, NamedTuple
+
+from ivr.flow.checks import answers
+from ivr.flow.hours import parse_hours
+from ivr.flow.model import (
+    AskState,
+    BranchItem,
+    BranchState,
+    Choice,
+    Condition,
+    Dial,
+    DialState,
+    Flow,
+    Gather,
+    HangupState,
+    PassState,
+    Prompt,
+    Record,
+    RecordState,
+    RedirectState,
+    RejectState,
+    State,
+    kind_of,
+)
+from ivr.flow.yamlload import Document
+
+_KEYS = re.compile(r"[0-9*#]+")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _items(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, list) else () if value is None else (value,)
+
+
+def _prompt(item: object) -> Prompt:
+    if isinstance(item, str):
+        return Prompt("say", item)
+    assert isinstance(item, dict)
+    loop = int(item.get("loop", 1))
+    if "play" in item:
+        return Prompt("play", item["play"], loop=loop)
+    if "pause" in item:
+        return Prompt("pause", seconds=int(item["pause"]))
+    return Prompt("say", item.get("say", ""), item.get("voice"), item.get("language"), loop)
+
+
+def _gather(body: dict[str, Any], choices: tuple[Choice, ...]) -> Gather:
+    raw = body.get("gather") or {}
+    everything = [answer for choice in choices for answer in choice.answers]
+    keys = [answer for answer in everything if _KEYS.fullmatch(answer)]
+    lengths = {len(answer) for answer in keys}
+    digits = raw.get("digits", lengths.pop() if len(lengths) == 1 else None)
+    # `#` ends an answer by default; a menu that offers `#` as an answer needs it as a key.
+    finish = raw.get("finish_on_key", "" if "#" in keys else "#")
+    listen = raw.get("listen", "keys")
+    hints = raw.get("hints")
+    if hints is None and listen != "keys":
+        words = [a for c in choices for a in c.answers if not _KEYS.fullmatch(a)]
+        hints = ", ".join(dict.fromkeys(words)) or None
+    return Gather(digits, int(raw.get("timeout", 5)), finish, listen, hints)
+
+
+def _condition(doc: Document, path: tuple[str | int, ...], test: dict[str, Any]) -> Condition:
+    if "open" in test:
+        return Condition("open", test["open"])
+    if "closed" in test:
+        return Condition("closed", test["closed"])
+    if "channel" in test:
+        return Condition("channel", test["channel"])
+    name = test["var"]
+    if "equals" in test:
+        return Condition("var", name, "equals", doc.text((*path, "equals"), test["equals"]))
+    if "in" in test:
+        values = tuple(doc.text((*path, "in", i), v) for i, v in enumerate(test["in"]))
+        return Condition("var", name, "in", values)
+    if "matches" in test:
+        return Condition("var", name, "matches", re.compile(test["matches"]))
+    return Condition("var", name, "set", bool(test["set"]))
+
+
+def _choices(raw: object, lines: dict[str | int, int]) -> tuple[Choice, ...]:
+    items = raw.items() if isinstance(raw, dict) else ()
+    return tuple(Choice(tuple(answers(k)), v, lines.get(k, 0)) for k, v in items)
+
+
+def _dial(raw: Any) -> Dial:
+    if not isinstance(raw, dict):
+        return Dial(_items(raw))
+    number, timeout = _items(raw["number"]), int(raw.get("timeout", 30))
+    return Dial(number, timeout, raw.get("caller_id"), bool(raw.get("record", False)))
+
+
+class _Lines(NamedTuple):
+    """Where the states, their choices and their branch items are written."""
+
+    states: dict[str | int, int]
+    choices: dict[str, dict[str | int, int]]
+    branches: dict[str, dict[str | int, int]]
+
+
+def _ask(body: dict[str, Any], common: dict[str, Any], lines: _Lines) -> AskState:
+    raw = body.get("choices")
+    choices = _choices(raw, lines.choices.get(common["name"], {})) if raw is not None else ()
+    return AskState(
+        **common,
+        choices=choices,
+        gather=_gather(body, choices),
+        save=str(body["save"]) if "save" in body else None,
+        valid=re.compile(body["valid"]) if "valid" in body else None,
+        no_input=_items(body.get("no_input")),
+        no_match=_items(body.get("no_match")),
+        attempts=int(body.get("attempts", 3)),
+        fail=str(body["fail"]) if "fail" in body else None,
+    )
+
+
+def _branch(doc: Document, body: dict[str, Any], common: dict[str, Any], lines: _Lines) -> State:
+    name = common["name"]
+    path, items = ("states", name, "branch"), lines.branches.get(name, {})
+    return BranchState(
+        **common,
+        branch=tuple(
+            BranchItem(
+                _condition(doc, (*path, i, "if"), item["if"]) if "if" in item else None,
+                item["next"],
+                items.get(i, 0),
+            )
+            for i, item in enumerate(body["branch"])
+        ),
+    )
+
+
+def _state(doc: Document, name: str, body: dict[str, Any], lines: _Lines) -> State:
+    common: dict[str, Any] = {"name": name, "line": lines.states.get(name, 0)}
+    if "say" in body:
+        common["say"] = tuple(_prompt(item) for item in _items(body["say"]))
+    if "set" in body:
+        path = ("states", name, "set")
+        common["set"] = tuple((k, doc.text((*path, k), v)) for k, v in body["set"].items())
+    if "next" in body:
+        common["next"] = str(body["next"])
+    match kind_of(body):
+        case "ask":
+            return _ask(body, common, lines)
+        case "record":
+            raw = body["record"]
+            record = Record(**raw) if isinstance(raw, dict) else Record()
+            save = str(body["save"]) if "save" in body else None
+            return RecordState(**common, record=record, save=save)
+        case "dial":
+            no_answer = str(body["if_no_answer"]) if "if_no_answer" in body else None
+            return DialState(**common, dial=_dial(body["dial"]), if_no_answer=no_answer)
+        case "branch":
+            return _branch(doc, body, common, lines)
+        case "redirect":
+            return RedirectState(**common, redirect=str(body["redirect"]))
+        case "reject":
+            raw = body["reject"]
+            return RejectState(**common, reject="rejected" if raw is True else raw)
+        case "hangup":
+            return HangupState(**common)
+        case "pass":
+            return PassState(**common)
+
+
+def _seconds(raw: object) -> float:
+    if isinstance(raw, str):
+        amount = raw.strip()
+        return float(int(amount[:-1]) * _SECONDS[amount[-1]])
+    return float(raw) if isinstance(raw, int) else 4 * 3600.0
+
+
+def build(doc: Document, *, name: str, text: str, path: str) -> Flow:
+    """The `Flow` of a document that passed the schema and the checks."""
+    data = doc.data
+    shortcuts = _choices(data.get("shortcuts"), doc.lines(("shortcuts",)))
+    lines = _Lines(
+        doc.lines(("states",)),
+        doc.lines_in_each(("states",), "choices"),
+        doc.lines_in_each(("states",), "branch"),
+    )
+    states = {state: _state(doc, state, body, lines) for state, body in data["states"].items()}
+    hours = {key: parse_hours(key, raw)[0] for key, raw in (data.get("hours") or {}).items()}
+    return Flow(
+        name=name,
+        states=states,
+        start=data.get("start") or next(iter(states)),
+        version=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+        source=text,
+        path=path,
+        description=data.get("description") or "",
+        voice=data.get("voice"),
+        language=data.get("language"),
+        vars={
+            key: doc.text(("vars", key), value) for key, value in (data.get("vars") or {}).items()
+        },
+        hours={key: value for key, value in hours.items() if value is not None},
+        shortcuts=shortcuts,
+        help=data.get("help"),
+        sms_session_timeout=_seconds((data.get("sms") or {}).get("session_timeout")),
+    )
