@@ -21,7 +21,7 @@ def _current(run: Run) -> State:
 
 def answered(run: Run, event: Event) -> None:
     state = _current(run)
-    if not isinstance(state, AskState):  # a session saved for another flow: enter its state again
+    if not isinstance(state, AskState):  # a session this flow never made: enter its state again
         return repeat(run)
     said = event.text.strip()
     if event.input == "speech":
@@ -48,7 +48,7 @@ def answered(run: Run, event: Event) -> None:
 
 def silent(run: Run) -> None:
     state = _current(run)
-    if not isinstance(state, AskState):  # a session saved for another flow: enter its state again
+    if not isinstance(state, AskState):  # a session this flow never made: enter its state again
         return repeat(run)
     failed(run, state, "no_input")
 
@@ -73,10 +73,10 @@ def failed(
             run.speak((run.line(GOODBYE),))
             run.end("failed")
         return
-    # The Nth failure of a kind gets the Nth line; the last line repeats.
+    # Escalating, per the contract: the Nth failure of a kind gets the Nth line, the last repeats.
     text = lines[min(count, len(lines)) - 1] if lines else default
     if run.sms:
-        # The apology and the question again, as one text.
+        # A texter gets one reply per text: the apology and the question again together.
         run.wait(state, (run.line(text), *run.prompts(state)))
     else:
         run.out.append(run.line(text))
@@ -85,9 +85,7 @@ def failed(
 
 def recorded(run: Run, event: Event) -> None:
     state = _current(run)
-    if not isinstance(
-        state, RecordState
-    ):  # a session saved for another flow: enter its state again
+    if not isinstance(state, RecordState):  # a session this flow never made: enter its state again
         return repeat(run)
     kept = event.url or event.text or event.media
     if kept:
@@ -101,7 +99,7 @@ def recorded(run: Run, event: Event) -> None:
 
 def dialed(run: Run, event: Event) -> None:
     state = _current(run)
-    if not isinstance(state, DialState):  # a session saved for another flow: enter its state again
+    if not isinstance(state, DialState):  # a session this flow never made: enter its state again
         return repeat(run)
     run.log_path(state.name, "dial", event.status)
     enter(run, state.next if event.status in ("completed", "answered") else state.if_no_answer)

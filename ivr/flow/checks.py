@@ -123,9 +123,12 @@ class Checker:
             self.check_pattern((*base, "valid"), body["valid"], f"`valid` in state `{name}`")
         if "dial" in body:
             self.check_dial((*base, "dial"), body["dial"], name)
-        items = list_of(body.get("branch"))
+        if "branch" in body:
+            self.check_branch((*base, "branch"), list_of(body["branch"]), name)
+
+    def check_branch(self, path: Path, items: list[Any], name: str) -> None:
         for i, item in enumerate(items):
-            where = (*base, "branch", i)
+            where = (*path, i)
             if isinstance(item, dict):
                 self.check_target((*where, "next"), item.get("next"))
                 self.check_condition((*where, "if"), item.get("if"), name)
