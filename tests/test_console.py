@@ -160,3 +160,20 @@ def test_a_switch_until_a_time_already_gone_is_refused(console: TestClient) -> N
     r = console.post("/console/switches", data=form | {"name": "1bad", "until": ""})
     assert r.status_code == 400 and "is not a switch name" in r.text
     assert console.app.state.services.store.switches() == {}  # type: ignore[attr-defined]
+
+
+def test_mounted_under_a_path_the_links_follow(flows_dir: Path, tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    settings = Settings(
+        flows_dir=str(flows_dir),
+        store=f"sqlite:///{tmp_path}/ivr.sqlite3",
+        auth_token="t",
+        console_password=PASSWORD,
+    )
+    outer = Starlette(routes=[Mount("/ivr", app=mount_console(create_app(settings), settings))])
+    with TestClient(outer) as c:
+        r = c.get("/ivr/console/flows", follow_redirects=False)
+        assert r.headers["location"] == "/ivr/console/login?next=/flows"
+        assert 'action="/ivr/console/login"' in c.get("/ivr/console/login").text

@@ -70,8 +70,11 @@ def console(tmp_path_factory: pytest.TempPathFactory, media: str) -> Iterator[Se
 def page(browser: Browser, console: Server) -> Iterator[Page]:
     context = browser.new_context(base_url=console.url, viewport={"width": 1100, "height": 900})
     found = context.new_page()
+    errors: list[str] = []
+    found.on("pageerror", lambda error: errors.append(str(error)))
     yield found
     context.close()
+    assert errors == [], "the page's scripts failed"  # the picture's, the polling's, the voice's
 
 
 def shot(page: Page, name: str) -> None:
@@ -170,10 +173,16 @@ def test_a_forged_post_changes_nothing_and_opting_in_works(page: Page, console: 
 
 
 def test_try_a_call_on_the_keypad(page: Page, console: Server) -> None:
+    # What the page hands the browser's speech synthesis, kept to be looked at.
+    page.add_init_script(
+        "window.spoken = [];speechSynthesis.speak = u => window.spoken.push([u.text, u.lang]);"
+    )
     log_in(page)
     page.goto("/console/try/desk")
     page.get_by_role("button", name="Call", exact=True).click()
     expect(page.locator("#state")).to_have_text("menu")
+    spoken = page.evaluate("window.spoken")
+    assert spoken == [["For our hours press 1. To leave a message press 2.", "en-US"]]
     expect(page.locator(".turn.line.latest")).to_have_text(re.compile("For our hours press 1"))
     page.get_by_role("button", name="Press 2").click()
     expect(page.locator("#state")).to_have_text("voicemail")
