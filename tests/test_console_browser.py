@@ -204,10 +204,23 @@ def test_a_phone_sized_screen(browser: Browser, console: Server) -> None:
     context = browser.new_context(base_url=console.url, viewport={"width": 390, "height": 844})
     page = context.new_page()
     log_in(page)
-    page.goto("/console/conversations")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"the page is {width}px wide on a 390px screen"
-    shot(page, "phone-conversations")
+    for name, path in (
+        ("conversations", "/console/conversations"),
+        ("flow", "/console/flows/desk"),
+        ("messages", "/console/messages?show=all"),
+        ("switches", "/console/switches"),
+    ):
+        page.goto(path)
+        if name == "flow":
+            expect(page.locator("#picture[data-drawn=yes] svg")).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width}px wide on a 390px screen"
+        shot(page, f"phone-{name}")
+    page.goto("/console/try/desk")
+    page.get_by_role("button", name="Call", exact=True).click()
+    expect(page.locator("#state")).to_have_text("menu")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "phone-try")
     context.close()
 
 
