@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 
+from ivr.engine.fetching import secrets_from_env
+
 STORE_SCHEMES = ("sqlite://", "memory://", "redis://", "rediss://")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # What `serve` puts in its workers' environment: the whole settings object, as JSON.
@@ -91,6 +93,8 @@ class Settings:
     # messages, in seconds; opt-outs are kept for good.
     keep_history: float = 30 * DAY
     keep_messages: float = 90 * DAY
+    # `IVR_SECRET_NAME=value` is `{{ secret.NAME }}` in a `fetch`: sent, never shown or kept.
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.check()
@@ -109,6 +113,7 @@ class Settings:
             elif variable in env:
                 values[name] = env[variable]
                 source[name] = variable
+        values["secrets"] = secrets_from_env(env)
         unknown = options.keys() - ENV.keys()
         if unknown:
             raise TypeError(f"Settings has no field {sorted(unknown)[0]!r}")

@@ -47,17 +47,21 @@ class Service:
     server: uvicorn.Server
     thread: threading.Thread
     received: list[Received] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)  # ends `/hold`
+    closing: threading.Event = field(default_factory=threading.Event)  # ends every wait
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def close(self) -> None:
+        self.closing.set()
+        self.release.set()
         self.server.should_exit = True
         self.thread.join(10)
 
 
-def _app(received: list[Received]) -> Starlette:
+def _app(received: list[Received], release: threading.Event, closing: threading.Event) -> Starlette:
     async def keep(request: Request) -> None:
         received.append(
             Received(
@@ -86,7 +90,13 @@ def _app(received: list[Received]) -> Starlette:
 
     async def slow(request: Request) -> Response:
         await keep(request)
-        await asyncio.sleep(float(request.query_params.get("seconds", "30")))
+        await asyncio.to_thread(closing.wait, float(request.query_params.get("seconds", "30")))
+        return JSONResponse(APPOINTMENTS["1234"])
+
+    async def hold(request: Request) -> Response:
+        # Answers only when the test says so: a request under way for as long as it needs.
+        await keep(request)
+        await asyncio.to_thread(release.wait, 30)
         return JSONResponse(APPOINTMENTS["1234"])
 
     async def drip(request: Request) -> Response:
@@ -96,6 +106,8 @@ def _app(received: list[Received]) -> Starlette:
         async def body() -> AsyncIterator[bytes]:
             yield b'{"next": '
             for _ in range(600):
+                if closing.is_set():
+                    return
                 await asyncio.sleep(0.1)
                 yield b" "
 
@@ -130,6 +142,7 @@ def _app(received: list[Received]) -> Starlette:
         Route("/echo/{rest:path}", echo, methods=["GET", "POST"]),
         Route("/slow", slow),
         Route("/drip", drip),
+        Route("/hold", hold),
         Route("/huge", huge),
         Route("/broken", broken),
         Route("/text", text),
@@ -141,9 +154,10 @@ def _app(received: list[Received]) -> Starlette:
 def start() -> Service:
     """The service on a free port, answering once this returns."""
     received: list[Received] = []
+    release, closing = threading.Event(), threading.Event()
     port = free_port()
     config = uvicorn.Config(
-        _app(received),
+        _app(received, release, closing),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -158,4 +172,4 @@ def start() -> Service:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test HTTP service did not start")
         time.sleep(0.01)
-    return Service(port, server, thread, received)
+    return Service(port, server, thread, received, release, closing)

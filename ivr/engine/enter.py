@@ -18,6 +18,7 @@ from ivr.flow.model import (
     AskState,
     BranchState,
     DialState,
+    FetchState,
     HangupState,
     PassState,
     RecordState,
@@ -79,6 +80,10 @@ def _enter_one(run: Run, state: State, first_text: str | None) -> Next:
         case DialState():
             run.speak(run.prompts(state))
             return _dial(run, state)
+        case FetchState():
+            run.speak(run.prompts(state))
+            run.start_fetch(state)
+            return STOP
         case BranchState():
             run.speak(run.prompts(state))
             return pick_branch(state, run.flow, run.variables(), run.session.channel, run.now)

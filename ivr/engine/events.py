@@ -1,29 +1,34 @@
 """What the engine is told (events) and what it reports besides TwiML actions.
 
 The webhooks turn Twilio's requests into `Event`s; the engine answers with actions for Twilio
-and, beside them, messages to keep (`KeepMessage`) and lines for the server's log (`Log`).
+and, beside them, messages to keep (`KeepMessage`), requests to other systems (`FetchRequest`,
+whose reply comes back as a `fetched` event) and lines for the server's log (`Log`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from ivr.engine import actions as act
 from ivr.engine import answers
+from ivr.engine.fetching import FetchReply
+from ivr.flow.fetch import Fetch
 
 
 @dataclass(frozen=True)
 class Event:
     """What happened: the call or text arrived, an answer came, a recording or dial ended."""
 
-    kind: Literal["start", "answer", "no_input", "record", "dial", "repeat", "hangup"]
+    kind: Literal["start", "answer", "no_input", "record", "dial", "fetched", "repeat", "hangup"]
     text: str = ""
     input: answers.Kind = "keys"
     media: tuple[str, ...] = ()
     url: str = ""  # the recording's URL
     duration: int = 0
     status: str = ""  # DialCallStatus, or CallStatus for a hangup
+    reply: FetchReply | None = None  # how a `fetch` went
 
 
 @dataclass(frozen=True)
@@ -66,11 +71,26 @@ class FlipSwitch:
 
 
 @dataclass(frozen=True)
+class FetchRequest:
+    """Ask another system, then come back with a `fetched` event (the wait's `seq`).
+
+    It carries the variables to fill the request with, never a secret: the web layer adds those
+    as it sends it, and drops the request once sent.
+    """
+
+    state: str
+    seq: int
+    fetch: Fetch
+    variables: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Log:
     level: Literal["warning", "error"]
     message: str
 
 
-# What the engine reports beside the actions for Twilio: the web layer keeps, sends or logs it.
-Effect = KeepMessage | SendText | Notify | FlipSwitch | Log
+# What the engine reports beside the actions for Twilio: the web layer keeps, sends, asks
+# (a `fetch`) or logs it.
+Effect = KeepMessage | SendText | Notify | FlipSwitch | FetchRequest | Log
 Output = act.Action | Effect

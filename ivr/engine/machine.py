@@ -11,10 +11,20 @@ import datetime as dt
 
 from ivr.engine import waits
 from ivr.engine.enter import MAX_HOPS, enter
-from ivr.engine.events import Effect, Event, FlipSwitch, KeepMessage, Log, Notify, Output, SendText
+from ivr.engine.events import (
+    Effect,
+    Event,
+    FetchRequest,
+    FlipSwitch,
+    KeepMessage,
+    Log,
+    Notify,
+    Output,
+    SendText,
+)
 from ivr.engine.run import APOLOGY, DEFAULT_NO_INPUT, DEFAULT_NO_MATCH, GOODBYE, Run
 from ivr.engine.session import Session
-from ivr.flow.model import Flow
+from ivr.flow.model import FetchState, Flow
 
 __all__ = [
     "APOLOGY",
@@ -24,6 +34,7 @@ __all__ = [
     "MAX_HOPS",
     "Effect",
     "Event",
+    "FetchRequest",
     "FlipSwitch",
     "KeepMessage",
     "Log",
@@ -31,6 +42,7 @@ __all__ = [
     "Output",
     "SendText",
     "close",
+    "pending_fetch",
     "step",
 ]
 
@@ -57,9 +69,19 @@ def step(
         waits.recorded(run, event)
     elif waiting == "dial" and kind == "dial":
         waits.dialed(run, event)
+    elif waiting == "fetch" and kind == "fetched" and event.reply is not None:
+        waits.fetched(run, event.reply)
     else:  # a repeat, or an event this wait doesn't take (a late or doubled webhook)
         waits.repeat(run)
     return run.session, run.out
+
+
+def pending_fetch(flow: Flow, session: Session) -> FetchRequest | None:
+    """The request a conversation waits on, as `step` asked for it (None when it waits on none)."""
+    state = flow.states.get(session.state)
+    if session.waiting != "fetch" or session.ended or not isinstance(state, FetchState):
+        return None
+    return FetchRequest(state.name, session.seq, state.fetch, {**flow.vars, **session.vars})
 
 
 def close(session: Session, outcome: str, now: dt.datetime) -> Session:

@@ -10,9 +10,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ivr.engine import actions as act
-from ivr.engine.events import Output
+from ivr.engine.events import FetchRequest, Output
 from ivr.engine.session import Session, Step
-from ivr.flow.model import AskState, Flow, RecordState, State
+from ivr.flow.model import AskState, FetchState, Flow, RecordState, State
 from ivr.flow.templates import render
 
 DEFAULT_NO_INPUT = "Sorry, I didn't catch that."
@@ -103,3 +103,9 @@ class Run:
         self.out.append(
             act.RecordAudio(seq, r.max_length, r.timeout, r.finish_on_key, r.beep, r.transcribe)
         )
+
+    def start_fetch(self, state: FetchState) -> None:
+        # The request is made outside the engine; its reply comes back as a `fetched` event.
+        seq = self.session.seq + 1
+        self.session = self.session.evolve(waiting="fetch", seq=seq)
+        self.out.append(FetchRequest(state.name, seq, state.fetch, self.variables()))

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from ivr.flow.model import Flow
 
 Channel = Literal["voice", "sms"]
-# What the conversation waits for: an answer, a recording, the end of a dial, or nothing yet.
-Waiting = Literal["", "answer", "record", "dial"]
+# What the conversation waits for: an answer, a recording, the end of a dial, the reply to a
+# `fetch`, or nothing yet.
+Waiting = Literal["", "answer", "record", "dial", "fetch"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Step:
     at: float
     state: str
     answer: str | None = None
-    event: str = "enter"  # enter | answer | no_input | no_match | record | dial | end
+    event: str = "enter"  # enter | answer | no_input | no_match | record | dial | fetch | end
 
 
 @dataclass(frozen=True)

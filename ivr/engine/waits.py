@@ -1,4 +1,5 @@
-"""Ending a wait: an answer or silence in a menu or question, a recording, a dial's end.
+"""Ending a wait: an answer or silence in a menu or question, a recording, a dial's end, the
+reply to a `fetch`.
 
 Each finds the state the session waits in, checks what came against it, and enters the state
 that follows (or asks again, up to the state's attempts).
@@ -11,8 +12,9 @@ from typing import Literal
 from ivr.engine import answers
 from ivr.engine.enter import choose, enter
 from ivr.engine.events import Event, KeepMessage
+from ivr.engine.fetching import FetchReply, kept
 from ivr.engine.run import DEFAULT_NO_INPUT, DEFAULT_NO_MATCH, GOODBYE, Run
-from ivr.flow.model import AskState, DialState, RecordState, State
+from ivr.flow.model import AskState, DialState, FetchState, RecordState, State
 
 
 def _current(run: Run) -> State:
@@ -103,6 +105,16 @@ def dialed(run: Run, event: Event) -> None:
         return repeat(run)
     run.log_path(state.name, "dial", event.status)
     enter(run, state.next if event.status in ("completed", "answered") else state.if_no_answer)
+
+
+def fetched(run: Run, reply: FetchReply) -> None:
+    state = _current(run)
+    if not isinstance(state, FetchState):  # a session this flow never made: enter its state again
+        return repeat(run)
+    run.session = run.session.evolve(vars={**run.session.vars, **kept(state.fetch, reply)})
+    run.log_path(state.name, "fetch", reply.status)
+    # Without `if_failed`, a failed request goes on to `next` with its variables empty.
+    enter(run, state.if_failed if reply.failed and state.if_failed else state.next)
 
 
 def repeat(run: Run) -> None:

@@ -10,6 +10,7 @@ import hashlib
 import re
 from typing import Any, NamedTuple
 
+from ivr.flow import fetch
 from ivr.flow.checks import answers
 from ivr.flow.hours import parse_hours
 from ivr.flow.model import (
@@ -20,6 +21,7 @@ from ivr.flow.model import (
     Condition,
     Dial,
     DialState,
+    FetchState,
     Flow,
     Gather,
     HangupState,
@@ -160,6 +162,9 @@ def _state(doc: Document, name: str, body: dict[str, Any], lines: _Lines) -> Sta
         case "dial":
             no_answer = str(body["if_no_answer"]) if "if_no_answer" in body else None
             return DialState(**common, dial=_dial(body["dial"]), if_no_answer=no_answer)
+        case "fetch":
+            if_failed = str(body["if_failed"]) if "if_failed" in body else None
+            return FetchState(**common, fetch=fetch.from_yaml(body["fetch"]), if_failed=if_failed)
         case "branch":
             return _branch(doc, body, common, lines)
         case "redirect":

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ivr.flow import reach, templates
+from ivr.flow import fetch, reach, templates
 from ivr.flow.hours import parse_hours
 from ivr.flow.model import ACTIONS, waits
 from ivr.flow.names import BUILT_INS, E164, NUMBERS
@@ -97,7 +97,7 @@ class Checker:
             if isinstance(target, str) and target not in self.states:  # the usual case, quickly
                 self.check_target((*base, "choices", key), target)
         self.check_answers((*base, "choices"), f"state `{name}`", choices)
-        for key in ("next", "fail", "if_no_answer"):
+        for key in ("next", "fail", "if_no_answer", "if_failed"):
             if key in body:
                 self.check_target((*base, key), body[key])
         doing: list[str] = [key for key in ACTIONS if body.get(key) not in (None, False)]
@@ -105,11 +105,12 @@ class Checker:
         if len(doing) > 1:
             message = (
                 f"state `{name}` has both `{doing[0]}` and `{doing[1]}`: a state does one of "
-                "these (wait for an answer, record, dial, branch, redirect, reject, hang up); "
+                "these (wait for an answer, record, dial, fetch, branch, redirect, reject, hang "
+                "up); "
                 "split it in two"
             )
             self.report("error", (*base, doing[1]), message, key=True)
-        for key, needs in (("valid", "save"), ("if_no_answer", "dial")):
+        for key, needs in (("valid", "save"), ("if_no_answer", "dial"), ("if_failed", "fetch")):
             if key in body and needs not in body:
                 message = f"`{key}` in state `{name}` does nothing without `{needs}`"
                 self.report("error", (*base, key), message, key=True)
@@ -123,6 +124,8 @@ class Checker:
             self.check_pattern((*base, "valid"), body["valid"], f"`valid` in state `{name}`")
         if "dial" in body:
             self.check_dial((*base, "dial"), body["dial"], name)
+        for part, level, words in fetch.findings(name, body.get("fetch")):
+            self.report(level, (*base, *part), words)
         if "branch" in body:
             self.check_branch((*base, "branch"), list_of(body["branch"]), name)
 
@@ -175,20 +178,35 @@ class Checker:
                     text = item.get("say") if isinstance(item, dict) else item
                     if isinstance(text, str) and ("{{" in text or len(text) > SPOKEN_LIMIT):
                         yield ("states", name, key, *([i] if i >= 0 else [])), text
+            for where, text in fetch.texts(body.get("fetch")):
+                yield ("states", name, "fetch", *where), text
+
+    def check_secrets(self, path: Path, text: object, where: str) -> None:
+        for name in templates.secrets(text) if isinstance(text, str) else ():
+            message = (
+                f"`{{{{ secret.{name} }}}}` in {where}: a secret can only stand in a `fetch`, "
+                "where it is sent and never said, texted or kept"
+            )
+            self.report("error", path, message)
 
     def check_templates(self) -> None:
         known = {*BUILT_INS, *map_of(self.doc.data.get("vars"))}
         for body in self.states.values():
             known.update(map_of(body.get("set")))
             known.update([body["save"]] if isinstance(body.get("save"), str) else [])
+            if isinstance(body.get("fetch"), dict):
+                known.update(["fetch_status", *map_of(body["fetch"].get("save"))])
         help_text = self.doc.data.get("help")
         if isinstance(help_text, str):
             # HELP is answered outside any conversation: only the flow's vars and the numbers.
             outside = {*NUMBERS, *map_of(self.doc.data.get("vars"))}
             for message in templates.check(help_text, outside):
                 self.report("warning", ("help",), f"{message} (`help`)")
+            self.check_secrets(("help",), help_text, "`help`")
         for path, text in self.texts():
             where = f"`{path[2]}` of state `{path[1]}`"
+            if path[2] != "fetch":
+                self.check_secrets(path, text, where)
             for message in templates.check(text, known) if isinstance(text, str) else ():
                 self.report("warning", path, f"{message} ({where})")
             if isinstance(text, str) and len(text) > SPOKEN_LIMIT and path[2] != "set":

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ivr.flow.fetch import Fetch
+
 Listen = Literal["keys", "speech", "both"]
 
 
@@ -81,8 +83,8 @@ class BranchItem:
 
 # What a state does after `set` and `say`, by the key that says it: the loader builds one kind
 # per state from these, and the engine, the checks and the graph each decide by kind, once.
-Kind = Literal["ask", "record", "dial", "branch", "redirect", "reject", "hangup", "pass"]
-ACTIONS: tuple[Kind, ...] = ("record", "dial", "branch", "redirect", "reject", "hangup")
+Kind = Literal["ask", "record", "dial", "fetch", "branch", "redirect", "reject", "hangup", "pass"]
+ACTIONS: tuple[Kind, ...] = ("record", "dial", "fetch", "branch", "redirect", "reject", "hangup")
 
 
 def waits(body: Mapping[str, object]) -> bool:
@@ -143,6 +145,14 @@ class DialState(BaseState):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class FetchState(BaseState):
+    """Asks another system over HTTP, then goes on to `next`, or `if_failed` when it failed."""
+
+    fetch: Fetch
+    if_failed: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class BranchState(BaseState):
     branch: tuple[BranchItem, ...]
 
@@ -167,6 +177,7 @@ State = (
     | AskState
     | RecordState
     | DialState
+    | FetchState
     | BranchState
     | RedirectState
     | RejectState

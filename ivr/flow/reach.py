@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ivr.flow.checks import Checker
 
 # Keys after which a caller has heard or been asked something, so the call was answered.
-_ANSWERED = ("say", "choices", "save", "record", "dial", "redirect", "hangup")
+_ANSWERED = ("say", "choices", "save", "record", "dial", "fetch", "redirect", "hangup")
 
 
 def map_of(value: object) -> dict[str, Any]:
@@ -32,6 +32,7 @@ def edges(checker: Checker, body: dict[str, Any], *, all_kinds: bool = True) -> 
     """The states a state can go to (only `next` and `branch` when not `all_kinds`)."""
     found = [map_of(item).get("next") for item in list_of(body.get("branch"))]
     found.append(body.get("next"))
+    found.append(body.get("if_failed"))  # a failed request goes on without waiting too
     if all_kinds:
         found += list(map_of(body.get("choices")).values())
         found += [body.get("fail"), body.get("if_no_answer")]
@@ -41,7 +42,7 @@ def edges(checker: Checker, body: dict[str, Any], *, all_kinds: bool = True) -> 
 def _spins(body: dict[str, Any]) -> bool:
     """Whether a state passes straight on: a wait, a recording or a call breaks a loop."""
     match kind_of(body):
-        case "pass" | "branch":
+        case "pass" | "branch" | "fetch":  # a request is no wait for the caller
             return True
         case "ask" | "record" | "dial" | "redirect" | "reject" | "hangup":
             return False

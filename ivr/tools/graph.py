@@ -1,8 +1,8 @@
 """`ivr graph`: a flow drawn as a Mermaid flowchart or a Graphviz digraph.
 
 Both drawings come from one list of edges, so they always agree. Edge kinds are told apart by
-style: answers and `next` are plain arrows, `branch` conditions thick, `if_no_answer` and
-running out of attempts dotted. A state no path reaches is drawn greyed out.
+style: answers and `next` are plain arrows, `branch` conditions thick, `if_no_answer`,
+`if_failed` and running out of attempts dotted. A state no path reaches is drawn greyed out.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ivr.flow.model import (
     BranchState,
     Condition,
     DialState,
+    FetchState,
     Flow,
     HangupState,
     PassState,
@@ -74,6 +75,10 @@ def _leaving(s: State, end: str = FINISH) -> list[Edge]:
         case DialState():
             no_answer = Edge(name, s.if_no_answer or end, "no answer", "dotted")
             return [Edge(name, then, "answered"), no_answer]
+        case FetchState():
+            # Without `if_failed`, a failed request goes on to `next` too.
+            failed = [Edge(name, s.if_failed, "failed", "dotted")] if s.if_failed else []
+            return [Edge(name, then, "fetched"), *failed]
         case BranchState():
             out = [Edge(name, b.target, describe(b.condition), "thick") for b in s.branch]
             if all(b.condition for b in s.branch):  # no otherwise item: `next`, or the end

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
-import secrets
 import sys
 import time
 import zoneinfo
 from collections.abc import Iterator, Mapping
+from secrets import token_hex
 from typing import TextIO
 
 from ivr.engine.clock import Clock, utc_now
+from ivr.engine.fetching import secrets_from_env
 from ivr.engine.session import Session, new_call
 from ivr.flow.model import Flow
 from ivr.flow.names import RESERVED
+from ivr.outbound.fetch import Sender, send
 from ivr.settings import Settings
 from ivr.store import Store
 from ivr.tools.check import load_one
@@ -59,15 +62,26 @@ def _running_from(at: dt.datetime) -> Clock:
 class Sandbox:
     """The real app in-process on a memory store, reached through the phone.
 
-    `at` sets the clock the flows see (for opening hours); it runs on from there.
+    `at` sets the clock the flows see (for opening hours); it runs on from there. A `fetch`
+    is sent by `fetcher` (by default over HTTP) with the server's `secrets`.
     """
 
-    def __init__(self, flows: Mapping[str, Flow], at: dt.datetime | None = None) -> None:
-        self.token = secrets.token_hex(16)
-        settings = Settings(flows_dir="", store="memory://", auth_token=self.token)
+    def __init__(
+        self,
+        flows: Mapping[str, Flow],
+        at: dt.datetime | None = None,
+        *,
+        fetcher: Sender = send,
+        secrets: Mapping[str, str] | None = None,
+    ) -> None:
+        self.token = token_hex(16)
+        settings = Settings(
+            flows_dir="", store="memory://", auth_token=self.token, secrets=dict(secrets or {})
+        )
         clock = utc_now if at is None else _running_from(at)
         self.app = create_app(settings, flows=flows, deliver=False, clock=clock)
         self.services: Services = self.app.state.services
+        self.services.fetcher = fetcher
         self.store: Store = self.services.store
         self.transport = app_transport(self.app, raise_server_exceptions=False)
 
@@ -232,7 +246,8 @@ def simulate(
     handler.setFormatter(_OneLine())
     logger = logging.getLogger("ivr")
     logger.addHandler(handler)
-    sandbox = Sandbox(flows, at=moment)
+    # The requests of `fetch` states are real, with the secrets of this environment.
+    sandbox = Sandbox(flows, at=moment, secrets=secrets_from_env(os.environ))
     try:
         run = _text if sms else _call
         return run(sandbox, flows[flow], caller, called, _moves(sys.stdin))

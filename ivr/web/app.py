@@ -98,6 +98,7 @@ def create_app(
         Route("/voice/{flow}/gather", voice.gathered, methods=["POST"]),
         Route("/voice/{flow}/record", voice.recorded, methods=["POST"]),
         Route("/voice/{flow}/dial", voice.dialed, methods=["POST"]),
+        Route("/voice/{flow}/fetch", voice.fetched, methods=["POST"]),
         Route("/voice/{flow}/transcription", voice.transcription, methods=["POST"]),
         Route("/voice/{flow}/status", voice.status, methods=["POST"]),
         Route("/sms/{flow}", sms.incoming, methods=["POST"]),

@@ -16,6 +16,7 @@ from ivr.engine import machine as engine
 from ivr.engine.answers import normalize
 from ivr.engine.session import Session, conversation_key, new_conversation
 from ivr.flow.templates import render as render_template
+from ivr.web import fetching
 from ivr.web import twiml as render
 from ivr.web.webhook import Hook, StepResult, advance, current_flow, now, run_step, webhook
 
@@ -83,6 +84,7 @@ async def _incoming(hook: Hook) -> Response:
         return run_step(registry, before, engine.Event(kind, text=body, input="text", media=media))
 
     outcome = await advance(hook, lookup, flow.sms_session_timeout, on_text)
+    outcome = await fetching.follow(hook, lookup, flow.sms_session_timeout, outcome)
     if outcome.flow is None:
         return apology()
     return twiml(render.sms_actions(o for o in outcome.outputs if not isinstance(o, engine.Effect)))

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from ivr.engine import actions as act
 from ivr.engine import machine as engine
 from ivr.engine.session import Session, new_call
+from ivr.web import fetching
 from ivr.web import twiml as render
 from ivr.web.webhook import (
     Handle,
@@ -72,8 +73,15 @@ async def _incoming(hook: Hook) -> Response:
 def _respond(hook: Hook, outputs: list[engine.Output], found: bool) -> Response:
     if not found:
         return apology()
-    acts = [o for o in outputs if not isinstance(o, engine.Effect)]
-    return twiml(render.voice(acts, base_url(hook, "voice")))
+    base = base_url(hook, "voice")
+    acts: list[act.Action] = []
+    for out in outputs:
+        if isinstance(out, engine.FetchRequest):
+            # The prompts are heard first; the request is made by the webhook this leads to.
+            acts.append(act.Redirect(f"{base}/fetch?seq={out.seq}"))
+        elif not isinstance(out, engine.Effect):
+            acts.append(out)
+    return twiml(render.voice(acts, base))
 
 
 def _event(kind: str, form: FormData) -> engine.Event:
@@ -100,11 +108,11 @@ def _callback(kind: str) -> Handle:
         current_flow(hook)
         sid = _call_sid(hook)
         registry = hook.services.registry
-        event = _event(kind, hook.form)
         try:
             seq = int(hook.request.query_params.get("seq", "-1"))
         except ValueError:
             seq = -1
+        event = await _fetch_event(hook, seq) if kind == "fetch" else _event(kind, hook.form)
 
         def on_event(before: Session | None) -> StepResult:
             if before is None:
@@ -123,6 +131,19 @@ def _callback(kind: str) -> Handle:
         return _respond(hook, outcome.outputs, outcome.flow is not None)
 
     return handle
+
+
+async def _fetch_event(hook: Hook, seq: int) -> engine.Event:
+    # The request is made outside the store's update, which must stay short: the session is
+    # read here, and the reply taken only if the call still waits on this request then.
+    session = await hook.services.store.aload(hook.conversation)
+    registry = hook.services.registry
+    flow = registry.version(session.flow, session.version) if session else None
+    wanted = engine.pending_fetch(flow, session) if flow and session else None
+    if session is None or wanted is None or wanted.seq != seq:
+        return engine.Event("repeat")
+    reply = await fetching.perform(hook, wanted, fetching.BUDGET)
+    return engine.Event("fetched", reply=reply)
 
 
 async def _transcription(hook: Hook) -> Response:
@@ -156,5 +177,7 @@ incoming.__doc__ = "`POST /voice/{flow}`: a call arrives (or an outbound call is
 gathered = webhook("voice", _callback("gather"), apology)
 recorded = webhook("voice", _callback("record"), apology)
 dialed = webhook("voice", _callback("dial"), apology)
+fetched = webhook("voice", _callback("fetch"), apology)
+fetched.__doc__ = "`POST /voice/{flow}/fetch`: make the request the call waits on, then go on."
 transcription = webhook("voice", _transcription, apology)
 status = webhook("voice", _status, apology)

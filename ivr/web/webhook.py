@@ -26,6 +26,7 @@ from ivr.engine.clock import Clock, utc_now
 from ivr.engine.session import Session
 from ivr.flow.model import Flow
 from ivr.outbound.delivery import Delivery
+from ivr.outbound.fetch import Sender, send
 from ivr.settings import Settings
 from ivr.store.base import Effects, Store
 from ivr.web.effects import effects_of
@@ -50,6 +51,8 @@ class Services:
     delivery: Delivery | None = None
     # Twilio's REST API, for the outbound API; None without credentials.
     twilio: Client | None = None
+    # What sends a `fetch`: over HTTP, or a conversation test's canned replies.
+    fetcher: Sender = field(default=send)
 
 
 # The clock of the app serving the current request: `now()` is called deep in the step, where

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ivr.engine.session import Session
 from ivr.flow.model import Flow
+from ivr.tools.flowtests.replies import canned_sender
 from ivr.tools.flowtests.spec import Case, Step
 from ivr.tools.phone import Call, PhoneError, Texting, WrongMove
 from ivr.tools.simulate import Sandbox
@@ -154,7 +155,7 @@ class _Runner:
 
 def run_case(case: Case, flows: Mapping[str, Flow]) -> Failure | None:
     """Run `case` on the real app in-process: None when it passes."""
-    sandbox = Sandbox(flows, at=case.at)
+    sandbox = Sandbox(flows, at=case.at, fetcher=canned_sender(dict(case.replies)))
     try:
         return _Runner(case, sandbox, flows[case.flow]).run()
     finally:

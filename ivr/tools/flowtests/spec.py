@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ivr.flow import yamlload
-from ivr.flow.model import Flow
+from ivr.flow.model import FetchState, Flow
 from ivr.flow.names import RESERVED
 from ivr.flow.problems import Problem, suggest
 from ivr.flow.yamlload import Document
+from ivr.tools.flowtests.replies import Canned, read_canned
 from ivr.tools.simulate import local_time
 from ivr.tools.wire import DEFAULT_CALLED, DEFAULT_CALLER
 
@@ -27,8 +28,8 @@ Path = tuple[str | int, ...]  # where a value is in the file: keys and list inde
 VOICE_MOVES = ("press", "say", "silence", "record", "dial", "hangup")
 CHECKS = ("hear", "hear_exact", "not_hear", "hear_nothing", "state", "var", "ended", "outcome")
 STEPS = (*VOICE_MOVES, "text", *CHECKS)
-FILE_KEYS = ("flow", "channel", "from", "to", "at", "vars", "tests")
-TEST_KEYS = ("name", "channel", "from", "to", "at", "vars", "steps")
+FILE_KEYS = ("flow", "channel", "from", "to", "at", "vars", "replies", "tests")
+TEST_KEYS = ("name", "channel", "from", "to", "at", "vars", "replies", "steps")
 DIAL = ("answered", "busy", "no-answer", "failed", "canceled")
 _KEYS = re.compile(r"[0-9*#]+")
 
@@ -56,6 +57,7 @@ class Case:
     at: dt.datetime | None
     steps: tuple[Step, ...]
     variables: tuple[tuple[str, str], ...] = ()  # set before the call, as `ivr call --var`
+    replies: tuple[tuple[str, Canned], ...] = ()  # what each `fetch` state's request gets
 
 
 class _Reader:
@@ -92,6 +94,8 @@ class _Reader:
             found["channel"] = base["channel"]
         if "at" in data:
             found["at"] = self.moment((*path, "at"), data["at"])
+        if "replies" in data:  # a test's replies come over the file's, state by state
+            found["replies"] = {**base["replies"], **self.replies((*path, "replies"), data)}
         if "vars" in data:
             found["vars"] = self.variables((*path, "vars"), data["vars"])  # replaces the file's
         if found["vars"] and found["channel"] == "sms":
@@ -102,6 +106,32 @@ class _Reader:
                 "a test by text can't have them",
             )
             found["vars"] = {}
+        return found
+
+    def replies(self, path: Path, data: Mapping[str, Any]) -> dict[str, Canned]:
+        raw = data["replies"]
+        if not isinstance(raw, dict):
+            self.error(
+                path, "write the replies as a mapping of states, like `replies: {find: timeout}`"
+            )
+            return {}
+        found = {}
+        for state, value in raw.items():
+            fetches = self.flow is None or isinstance(self.flow.states.get(state), FetchState)
+            if not fetches:
+                assert self.flow is not None
+                names = [n for n, st in self.flow.states.items() if isinstance(st, FetchState)]
+                hint = (
+                    suggest(state, names, "the states that fetch are") if names else "it has none"
+                )
+                message = f"flow `{self.flow.name}` has no state `{state}` that fetches: {hint}"
+                self.error((*path, state), message, key=True)
+                continue
+            canned, why = read_canned(value)
+            if canned is None:
+                self.error((*path, state), f"the reply for `{state}`: {why}")
+            else:
+                found[str(state)] = canned
         return found
 
     def variables(self, path: Path, raw: object) -> dict[str, str]:
@@ -227,7 +257,14 @@ def read_suite(
     base = reader.settings(
         (),
         data,
-        {"channel": "voice", "from": DEFAULT_CALLER, "to": DEFAULT_CALLED, "at": None, "vars": {}},
+        {
+            "channel": "voice",
+            "from": DEFAULT_CALLER,
+            "to": DEFAULT_CALLED,
+            "at": None,
+            "vars": {},
+            "replies": {},
+        },
     )
     tests = data.get("tests")
     if not isinstance(tests, list) or not tests:
@@ -255,6 +292,7 @@ def read_suite(
                 own["at"],
                 tuple(steps),
                 tuple(own["vars"].items()),
+                tuple(own["replies"].items()),
             )
         )
     if reader.problems:
