@@ -247,3 +247,15 @@ def test_a_request_under_way_never_holds_up_other_calls(
         waiting.join(30)
         transport.close()
     assert heard == ["One moment while I look up your appointment.", HEARD]
+
+
+def test_serve_warns_of_a_secret_it_has_no_value_for(flows: Path, tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    server = start_server(flows, "memory://", log)
+    try:
+        assert "state find_appointment: `{{ secret.CLINIC_API }}` has no value: set " in (
+            log.read_text()
+        )
+    finally:
+        server.proc.terminate()
+        server.proc.wait(10)

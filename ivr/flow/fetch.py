@@ -20,6 +20,7 @@ METHODS = ("GET", "POST")
 SCHEMES = ("http", "https")
 # A path is keys and list indexes joined by dots: `next.doctor.name`, `items.0.name`.
 _DOTTED = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+_HEADER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 # What stands for a template while the URL around it is checked: a value that is valid anywhere.
 _PLACEHOLDER = "x"
 
@@ -125,6 +126,14 @@ def findings(name: str, raw: object) -> list[Finding]:
     problem = url_problem(url) if isinstance(url, str) else None
     if problem:
         found.append((("fetch", "url"), "error", f"{problem} (`fetch` of state `{name}`)"))
+    headers = raw.get("headers")
+    for header in headers if isinstance(headers, dict) else ():
+        if not _HEADER.fullmatch(str(header)):
+            message = (
+                f"`{header}` in `headers` of state `{name}` is not a header name: use letters, "
+                "digits and `-`, like `Authorization` or `X-Api-Key`"
+            )
+            found.append((("fetch", "headers", str(header)), "error", message))
     save = raw.get("save")
     for variable, path in save.items() if isinstance(save, dict) else ():
         if isinstance(path, str) and not is_dotted(path):

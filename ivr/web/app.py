@@ -23,7 +23,7 @@ from ivr.outbound.rest import Refused, make_client
 from ivr.settings import Settings
 from ivr.store import Retention, Store, open_store
 from ivr.store.retention import keep_pruning
-from ivr.web import api, sms, switches, voice
+from ivr.web import api, fetching, sms, switches, voice
 from ivr.web.registry import FlowRegistry
 from ivr.web.signature import SignatureCheck
 from ivr.web.webhook import Services, services
@@ -65,6 +65,8 @@ def preflight(settings: Settings) -> dict[str, Flow]:
         raise FlowErrors(format_text(problems))
     for problem in problems:
         log.warning("%s", format_text([problem]))
+    for line in fetching.unset_secrets(flows, settings.secrets):
+        log.warning("%s", line)
     return flows
 
 

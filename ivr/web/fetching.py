@@ -11,15 +11,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 
 from ivr.engine import machine as engine
 from ivr.engine.fetching import FetchReply, failed, prepare, timed_out
 from ivr.engine.session import Session
+from ivr.flow import templates
+from ivr.flow.model import FetchState, Flow
 from ivr.web.webhook import Hook, Outcome, StepFn, StepResult, advance, run_step
 
 log = logging.getLogger("ivr.fetch")
 BUDGET = 12.0  # seconds of requests one webhook may make
 MAX_IN_A_ROW = 5  # requests one SMS webhook may make, one `fetch` state after another
+
+
+def unset_secrets(flows: Mapping[str, Flow], secrets: Mapping[str, str]) -> list[str]:
+    """A line for each secret a flow's `fetch` names and the server has no value for."""
+    found = []
+    for flow in flows.values():
+        for state in flow.states.values():
+            wanted = state.fetch.templates() if isinstance(state, FetchState) else []
+            for name in sorted({n for text in wanted for n in templates.secrets(text)}):
+                if name not in secrets:
+                    found.append(
+                        f"flow {flow.name}, state {state.name}: `{{{{ secret.{name} }}}}` has no "
+                        f"value: set IVR_SECRET_{name}; until then its requests fail"
+                    )
+    return found
 
 
 async def perform(hook: Hook, wanted: engine.FetchRequest, budget: float) -> FetchReply:
