@@ -37,8 +37,20 @@ end
 local threads = {}
 local started = nil
 
+-- With BENCH_PORTS="P1,P2" in the environment, the threads (each one connection, one caller
+-- at a time) take turns between the servers on those ports, as a round-robin load balancer in
+-- front of several hosts would. The requests name the first port in their Host header, the URL
+-- Twilio signed, as the public URL does behind a load balancer.
+local ports = {}
+for port in (os.getenv("BENCH_PORTS") or ""):gmatch("%d+") do
+  table.insert(ports, port)
+end
+
 function setup(thread)
   started = started or now_us()
+  if #ports > 0 then
+    thread.addr = wrk.lookup("127.0.0.1", ports[#threads % #ports + 1])[1]
+  end
   thread:set("id", #threads)
   thread:set("began", started)
   table.insert(threads, thread)

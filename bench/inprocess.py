@@ -1,6 +1,6 @@
 """The CPU time of one webhook, in-process: no network, no load generator, one call at a time.
 
-    python bench/inprocess.py                 # a, b, c and d, 2,000 calls each
+    python bench/inprocess.py                 # a, b, c and d, 2,000 calls each (r: Redis)
     python bench/inprocess.py c --profile     # where the time of (c) goes, by cProfile
 
 The same signed calls as bench/run.py go straight to each ASGI app. What is left is what the
@@ -38,6 +38,7 @@ App = Callable[
     Awaitable[None],
 ]
 PORT = 8000
+STOP: list[Any] = []  # servers to stop at the end
 WARM_CALLS = 100
 BATCH = 50  # calls, four webhooks each
 
@@ -52,6 +53,11 @@ def build(key: str, folder: str) -> tuple[App, str]:
     from ivr.web.app import create_app
 
     store = f"sqlite:///{folder}/bench.sqlite3" if key == "c" else "memory://"
+    if key == "r":  # a redis-server of its own, stopped with the folder's cleanup below
+        import redis_bench
+
+        proc, store = redis_bench.start_redis(Path(folder), run.free_port())
+        STOP.append(proc)
     flows = str(BENCH / "flows")
     return create_app(Settings(flows_dir=flows, store=store, auth_token=run.TOKEN)), "ivr"
 
@@ -136,6 +142,9 @@ async def measure(key: str, calls: int, profile: bool) -> tuple[float, float, in
         if profiler:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        for proc in STOP:
+            proc.terminate()
+            proc.wait(10)
     return min(batches), statistics.median(batches), wrong
 
 

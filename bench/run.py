@@ -5,14 +5,17 @@
 Four servers, one uvicorn worker each, on 127.0.0.1: (a) bare Starlette answering a constant
 TwiML menu, (b) a menu written the way Twilio's tutorials teach (bench/apps.py), (c) `ivr serve`
 on bench/flows/bench_menu.yaml with signatures checked and the SQLite store, (d) the same on the
-memory store; then (c) again with 2 and 4 workers. Each takes the same load: many calls at once,
+memory store; then (c) again with 2 and 4 workers; (r) on the Redis store, and (r2) two `ivr
+serve` processes on two ports sharing one Redis, wrk's connections split between them (a
+redis-server is started for these). Each takes the same load: many calls at once,
 each a fresh CallSid making four signed webhooks in order (answer, press, press, status
 callback), replayed by wrk from precomputed files (bench/calls.lua says how), first as fast as
 the server answers, then paced, each call waiting a while between webhooks as a caller would.
 Every run starts a fresh server with an empty store; each is run `--rounds` times, interleaved,
 and the best counts, since on a shared machine other work only ever slows a run down. After
-that: the memory of 10,000 live calls, and the time to load and check flows of 100 to 10,000
-states.
+that: the memory of 10,000 live calls, the time to load and check flows of 100 to 10,000
+states, and with (r), the retention run (bench/redis_bench.py): whole calls on a server keeping
+30 s of history, then Redis's keys and memory until they are back where they started.
 
 The report is printed and written to bench/results/ (Markdown and JSON). Only 127.0.0.1 is
 ever contacted; every server and load is bounded in time and stopped at the end.
@@ -43,6 +46,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
+import redis_bench
 from twilio.request_validator import RequestValidator
 
 BENCH = Path(__file__).resolve().parent
@@ -192,8 +196,10 @@ class ServerSpec:
     label: str
     style: str  # which routes: "ivr" or "tutorial"
     app: str = ""  # bench/apps.py object for the two comparison apps
-    store: str = ""  # "sqlite" or "memory" for `ivr serve`
+    store: str = ""  # "sqlite", "memory" or "redis" for `ivr serve`
     workers: int = 1
+    hosts: int = 1  # `ivr serve` processes on one store, each on its own port
+    keep: str = ""  # --keep-history
     strict: bool = True  # False: any 2xx is right (the bare app answers everything the same)
 
 
@@ -204,7 +210,13 @@ SERVERS = [
     ServerSpec("d", "ivr serve, memory store", "ivr", store="memory"),
     ServerSpec("c2", "ivr serve, SQLite store, 2 workers", "ivr", store="sqlite", workers=2),
     ServerSpec("c4", "ivr serve, SQLite store, 4 workers", "ivr", store="sqlite", workers=4),
+    ServerSpec("r", "ivr serve, Redis store", "ivr", store="redis"),
+    ServerSpec("r2", "two ivr serve processes, one Redis", "ivr", store="redis", hosts=2),
 ]
+RETENTION = ServerSpec("rk", "ivr serve, Redis store, 30 s history", "ivr", store="redis",
+                       keep=redis_bench.KEEP)  # fmt: skip
+# The redis-server of the Redis runs, started by `main` when one is asked for.
+REDIS: dict[str, object] = {}
 
 
 @dataclass
@@ -214,6 +226,14 @@ class Server:
     port: int
     db: Path | None
     log: Path
+    others: list[subprocess.Popen[bytes]] = field(default_factory=list)  # more hosts
+    ports: list[int] = field(default_factory=list)  # every host's port, when more than one
+
+    def pids(self) -> list[int]:
+        """The server's processes, every host's, and the Redis it uses."""
+        found = [p for proc in (self.proc, *self.others) for p in tree(proc.pid)]
+        redis_proc = REDIS.get("proc") if self.spec.store == "redis" else None
+        return found + [redis_proc.pid] if isinstance(redis_proc, subprocess.Popen) else found
 
 
 def free_port() -> int:
@@ -242,6 +262,9 @@ def command(spec: ServerSpec, port: int, db: Path | None) -> list[str]:
             "warning",
         ]
     store = f"sqlite:///{db}" if db else "memory://"
+    if spec.store == "redis":
+        store = str(REDIS["url"])
+    keep = ["--keep-history", spec.keep] if spec.keep else []
     return [
         sys.executable,
         "-m",
@@ -256,6 +279,7 @@ def command(spec: ServerSpec, port: int, db: Path | None) -> list[str]:
         store,
         "--workers",
         str(spec.workers),
+        *keep,
     ]
 
 
@@ -264,21 +288,30 @@ def running(spec: ServerSpec, port: int, work: Path) -> Iterator[Server]:
     db = work / f"{spec.key}.sqlite3" if spec.store == "sqlite" else None
     log = work / f"{spec.key}.log"
     env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
+    if spec.store == "redis":
+        redis_bench.flush(str(REDIS["url"]))  # every run starts on an empty store
+    ports = [port] + [free_port() for _ in range(spec.hosts - 1)]
+    procs = []
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command(spec, port, db),
-            cwd=work,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its workers go with it when it is stopped
-        )
-    server = Server(spec, proc, port, db, log)
+        for each in ports:
+            procs.append(
+                subprocess.Popen(
+                    command(spec, each, db),
+                    cwd=work,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its workers go with it when it is stopped
+                )
+            )
+    server = Server(spec, procs[0], port, db, log, procs[1:], ports if spec.hosts > 1 else [])
     try:
-        wait_listening(server)
+        for each, proc in zip(ports, procs, strict=True):
+            wait_listening(Server(spec, proc, each, db, log))
         yield server
     finally:
-        stop(proc)
+        for proc in procs:
+            stop(proc)
 
 
 def wait_listening(server: Server, seconds: float = 30) -> None:
@@ -452,8 +485,8 @@ class LoadResult:
 class CpuWatch:
     """CPU time of the server, of wrk and of the whole machine, between two readings."""
 
-    def __init__(self, server: int, load: int) -> None:
-        self.pids = tree(server)
+    def __init__(self, server: Sequence[int], load: int) -> None:
+        self.pids = list(server)
         self.load = load
         self.readings: list[tuple[float, float, float, tuple[int, int]]] = []
 
@@ -493,9 +526,10 @@ def wrk(
         f"{warmup:g}",
         str(think),
     ]
+    env = {**os.environ, "BENCH_PORTS": ",".join(map(str, server.ports))}
     with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True)
-        watch = CpuWatch(server.proc.pid, proc.pid)
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+        watch = CpuWatch(server.pids(), proc.pid)
         try:
             time.sleep(warmup)
             watch.read()
@@ -528,7 +562,7 @@ def measure(
     return LoadResult(
         key=server.spec.key,
         label=server.spec.label,
-        workers=server.spec.workers,
+        workers=server.spec.workers * server.spec.hosts,
         think_ms=think,
         rps=r["requests"] / (r["window_us"] / 1e6),
         p50_ms=r["p50_us"] / 1000,
@@ -674,13 +708,18 @@ def target_lines(
     if a and c:
         met = "met" if c / a >= 0.5 else "not met"
         lines.append(f"- c/a at least 0.5: c/a = {c / a:.2f} ({met})")
-    for where, key in (("at full load", "c"), ("paced", "c")):
+    r, r2 = rps("r"), rps("r2")
+    if a and r:
+        met = "met" if r / a >= 0.35 else "not met"
+        lines.append(f"- r/a at least 0.35: r/a = {r / a:.2f} ({met})")
+    if r and r2:
+        met = "met" if r2 / r >= 1.6 else "not met"
+        lines.append(f"- r2/r at least 1.6: r2/r = {r2 / r:.2f} ({met})")
+    for where, key in (("at full load", "c"), ("paced", "c"), ("paced", "r"), ("paced", "r2")):
         found = (loads if where == "at full load" else paced).get(key)
         if found:
             met = "met" if found.p99_ms < 20 else "not met"
-            lines.append(
-                f"- p99 under 20 ms, 64 calls, one worker, {where}: {found.p99_ms:.1f} ms ({met})"
-            )
+            lines.append(f"- p99 under 20 ms, ({key}), {where}: {found.p99_ms:.1f} ms ({met})")
     big = [x for x in checks if x.states == 10_000]
     if big:
         met = "met" if big[0].median_s < 1 else "not met"
@@ -695,6 +734,7 @@ def report(
     checks: list[CheckResult],
     args: argparse.Namespace,
     stores: dict[str, dict[str, int]],
+    extra: list[str],
 ) -> str:
     out = [
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({cpu_model()}), "
@@ -725,16 +765,38 @@ def report(
 
     out.append(
         f"Ratios of requests/s: c/a {ratio('c', 'a')}, c/b {ratio('c', 'b')}, "
-        f"d/a {ratio('d', 'a')}, c2/c {ratio('c2', 'c')}, c4/c {ratio('c4', 'c')}."
+        f"d/a {ratio('d', 'a')}, c2/c {ratio('c2', 'c')}, c4/c {ratio('c4', 'c')}, "
+        f"**r/a {ratio('r', 'a')}**, **r2/r {ratio('r2', 'r')}**."
     )
+    if "r" in loads or "r2" in loads:
+        out.append(
+            "The server CPU of (r) and (r2) counts redis-server's too; (r2) is two `ivr serve` "
+            "processes of one worker each, on two ports, wrk's connections split between them "
+            "as a round-robin load balancer would."
+        )
+    per_webhook = {k: r.server_cpu / r.rps * 1e6 for k, r in loads.items()}
+    if "a" in per_webhook and "r" in per_webhook:
+        out.append(
+            f"By CPU per webhook, which other work on the machine disturbs much less than "
+            f"requests/s: a/r {per_webhook['a'] / per_webhook['r']:.2f} (what r/a would be if "
+            "each server had a core to itself)."
+        )
     if "a" in loads:
         busiest = max(loads.values(), key=lambda r: r.wrk_cpu)
+        starved = [r for r in loads.values() if r.server_cpu / r.workers < 0.9]
         out.append(
             f"The load generator is not the limit: the same script drives (a) to "
             f"{loads['a'].rps:,.0f} requests/s, and wrk used at most {busiest.wrk_cpu:.2f} "
-            f"of {os.cpu_count()} cores (against ({busiest.key})) while a one-worker server "
-            "used a whole one."
+            f"of {os.cpu_count()} cores (against ({busiest.key}))."
         )
+        if starved:
+            most = max(r.other_cpu for r in loads.values())
+            out.append(
+                "The machine was the limit: "
+                + ", ".join(f"({r.key}) got {r.server_cpu:.2f} cores" for r in starved)
+                + f", where a server that is the bottleneck takes one per process; other work "
+                f"used up to {most:.2f} of the {os.cpu_count()} cores during the runs."
+            )
     if paced:
         out += [
             "",
@@ -753,7 +815,8 @@ def report(
     if wraps:
         out.append(f"\nFiles replayed again (harmless for stateless servers): {wraps}.")
     for key, outcomes in stores.items():
-        out.append(f"\nCalls in the SQLite store after ({key}): {outcomes}.")
+        out.append(f"\nCalls in the store after ({key}): {outcomes}.")
+    out += extra
     if memory:
         out += [
             "",
@@ -783,6 +846,80 @@ def report(
     return "\n".join(out) + "\n"
 
 
+def run_all(
+    args: argparse.Namespace,
+    specs: list[ServerSpec],
+    runs: list[tuple[ServerSpec, int]],
+    port: int,
+    work: Path,
+    loads: dict[str, LoadResult],
+    paced: dict[str, LoadResult],
+    every: list[LoadResult],
+    stores: dict[str, dict[str, int]],
+) -> list[str]:
+    """Every load run, `--rounds` times, interleaved; then the retention run, if asked."""
+    began = time.monotonic()
+    calls = math.ceil(POOL_RATE * (args.seconds + args.warmup) / 4)
+    data = {
+        style: write_dataset(work / style, style, port, "1", calls, args.connections)
+        for style in sorted({s.style for s in specs})
+    }
+    signed = len(data) * calls * 4
+    took = time.monotonic() - began
+    print(f"signed {signed:,} requests in {took:.0f} s", file=sys.stderr)
+
+    for round_ in range(args.rounds):
+        for spec, think in runs:
+            with running(spec, port, work) as server:
+                asyncio.run(smoke(server))
+                result = measure(
+                    server,
+                    data[spec.style],
+                    args.connections,
+                    args.seconds,
+                    args.warmup,
+                    think,
+                )
+            every.append(result)
+            kept = paced if think else loads
+            if better(result, kept.get(spec.key)):
+                kept[spec.key] = result
+            print(
+                f"round {round_ + 1} ({spec.key}) {spec.label}"
+                f"{f', paced {think} ms' if think else ''}: {result.rps:,.0f} requests/s, "
+                f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, errors "
+                f"{result.errors}, other CPU {result.other_cpu:.2f}",
+                file=sys.stderr,
+            )
+            if server.db and not think:
+                stores[spec.key] = sqlite_calls(server.db)
+            if spec.store == "redis" and not think:
+                stores[spec.key] = redis_bench.calls_in_redis(str(REDIS["url"]))
+            if server.db:
+                for leftover in work.glob(server.db.name + "*"):
+                    leftover.unlink()
+
+    if "r" in {s.key for s in specs} and args.retention_calls:
+        return retention(port, work, args.retention_calls)
+    return []
+
+
+def retention(port: int, work: Path, count: int) -> list[str]:
+    validator = RequestValidator(TOKEN)
+    calls = [
+        [
+            (raw_request(port, hook, validator), hook.status)
+            for hook in call("ivr", sid_of("7c", n), n)
+        ]
+        for n in range(count)
+    ]
+    with running(RETENTION, port, work):
+        result = redis_bench.retention_run(
+            str(REDIS["url"]), port, calls, 120, 30, lambda m: print(m, file=sys.stderr)
+        )
+    return redis_bench.retention_lines(result, RETENTION.keep)
+
+
 def better(new: LoadResult, old: LoadResult | None) -> bool:
     """Noise on a shared machine only slows a run: keep the fastest, or the steadiest paced."""
     if old is None:
@@ -802,6 +939,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one short round, for a try")
     parser.add_argument("--only", default="", help="comma-separated server keys, e.g. a,c")
     parser.add_argument("--no-extras", action="store_true", help="skip memory and flow checks")
+    parser.add_argument(
+        "--retention-calls",
+        type=int,
+        default=5000,
+        help="whole calls of the Redis retention run (0: none)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.warmup, args.rounds = 3.0, 2.0, 1
@@ -813,7 +956,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     specs = [s for s in SERVERS if not args.only or s.key in args.only.split(",")]
     runs = [(s, 0) for s in specs]
     if args.think:
-        runs += [(s, args.think) for s in specs if s.key in ("a", "b", "c", "d")]
+        runs += [(s, args.think) for s in specs if s.key in ("a", "b", "c", "d", "r", "r2")]
     port = free_port()  # one port for every server in turn, so one set of signed files
     results_dir = BENCH / "results"
     results_dir.mkdir(exist_ok=True)
@@ -824,53 +967,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     stores: dict[str, dict[str, int]] = {}
     memory: list[MemoryResult] = []
     checks: list[CheckResult] = []
+    extra: list[str] = []
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="ivr-bench-") as tmp:
         work = Path(tmp)
-        began = time.monotonic()
-        calls = math.ceil(POOL_RATE * (args.seconds + args.warmup) / 4)
-        data = {
-            style: write_dataset(work / style, style, port, "1", calls, args.connections)
-            for style in sorted({s.style for s in specs})
-        }
-        signed = len(data) * calls * 4
-        took = time.monotonic() - began
-        print(f"signed {signed:,} requests in {took:.0f} s", file=sys.stderr)
+        if any(s.store == "redis" for s in specs):
+            REDIS["proc"], REDIS["url"] = redis_bench.start_redis(work, free_port())
+        try:
+            began = time.monotonic()
+            extra = run_all(args, specs, runs, port, work, loads, paced, every, stores)
+            if not args.no_extras:
+                for spec in (SERVERS[3], SERVERS[2]):
+                    memory.append(live_calls(spec, port, work, LIVE_CALLS))
+                checks = flow_checks(rounds=3)
+        finally:
+            proc = REDIS.pop("proc", None)
+            if isinstance(proc, subprocess.Popen):
+                proc.terminate()
+                proc.wait(10)
+    extra.append(
+        f"\nLoad average of the machine (1, 5, 15 min): {load_before[0]:.2f}, "
+        f"{load_before[1]:.2f}, {load_before[2]:.2f} before the run, "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        + f" after ({time.monotonic() - began:.0f} s); 'other CPU' in the tables is what "
+        "processes other than the server and wrk used meanwhile."
+    )
 
-        for round_ in range(args.rounds):
-            for spec, think in runs:
-                with running(spec, port, work) as server:
-                    asyncio.run(smoke(server))
-                    result = measure(
-                        server,
-                        data[spec.style],
-                        args.connections,
-                        args.seconds,
-                        args.warmup,
-                        think,
-                    )
-                every.append(result)
-                kept = paced if think else loads
-                if better(result, kept.get(spec.key)):
-                    kept[spec.key] = result
-                print(
-                    f"round {round_ + 1} ({spec.key}) {spec.label}"
-                    f"{f', paced {think} ms' if think else ''}: {result.rps:,.0f} requests/s, "
-                    f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, errors "
-                    f"{result.errors}, other CPU {result.other_cpu:.2f}",
-                    file=sys.stderr,
-                )
-                if server.db and not think:
-                    stores[spec.key] = sqlite_calls(server.db)
-                if server.db:
-                    for leftover in work.glob(server.db.name + "*"):
-                        leftover.unlink()
-
-        if not args.no_extras:
-            for spec in (SERVERS[3], SERVERS[2]):
-                memory.append(live_calls(spec, port, work, LIVE_CALLS))
-            checks = flow_checks(rounds=3)
-
-    text = report(loads, paced, memory, checks, args, stores)
+    text = report(loads, paced, memory, checks, args, stores, extra)
     print(text)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     (results_dir / f"{stamp}.md").write_text(text)
