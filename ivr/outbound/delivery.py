@@ -20,6 +20,7 @@ from ivr.outbound import email
 from ivr.outbound.rest import Refused, make_client, send_message
 from ivr.settings import Settings
 from ivr.store.base import Outgoing, Store
+from ivr.store.threaded import in_thread
 
 log = logging.getLogger("ivr.delivery")
 SMS_LIMIT = 1600
@@ -85,16 +86,16 @@ class Delivery:
     async def send_due(self, limit: int = 10) -> int:
         """Send the items due now; how many were taken."""
         now = self.clock()
-        items = await asyncio.to_thread(self.store.claim_outgoing, now, self.timing.lease, limit)
+        items = await in_thread(self.store.claim_outgoing, now, self.timing.lease, limit)
         for item in items:
             result = await self._attempt(item)
-            if not await asyncio.to_thread(self.store.finish_outgoing, result):
+            if not await in_thread(self.store.finish_outgoing, result):
                 log.warning("outbox item %s was taken over by another worker", item.id)
         return len(items)
 
     async def _attempt(self, item: Outgoing) -> Outgoing:
         where = f"flow {item.flow}, state {item.state}, conversation {item.conversation}"
-        if item.channel == "sms" and await asyncio.to_thread(self.store.opted_out, item.to):
+        if item.channel == "sms" and await in_thread(self.store.opted_out, item.to):
             log.info("not texting %s, who texted STOP (%s)", item.to, where)
             return self._done(item, "skipped", "opted out: the number texted STOP")
         try:

@@ -43,6 +43,7 @@ from ivr.store.blocking import Blocking
 from ivr.store.redis_outbox import OUTBOX_ID, RedisOutbox, queue_effects
 from ivr.store.redis_queries import RedisQueries
 from ivr.store.redis_write import Commands, Write
+from ivr.store.threaded import in_thread
 
 R = TypeVar("R")
 POOL_SIZE = 32  # connections per process; `?max_connections=N` in the URL sets another
@@ -197,7 +198,7 @@ class RedisStore(Blocking, RedisOutbox, RedisQueries):
         self._run(self.aadd_message(message))
 
     async def aset_transcription(self, conversation: str, url: str, text: str) -> bool:
-        released = await asyncio.to_thread(self.release_notes, conversation, url, text)
+        released = await in_thread(self.release_notes, conversation, url, text)
 
         async def write(r: Any) -> bool:
             ident = await r.get(at.message_by_url(url)) if url else None

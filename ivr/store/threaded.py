@@ -12,9 +12,29 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 from ivr.engine.session import Session
 from ivr.store.base import Change, EffectsOf, T
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+async def in_thread(fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run `fn` in a thread; when cancelled, let the thread finish before the cancellation goes on.
+
+    A thread can't be stopped, and whoever cancels the caller (the app, shutting down) closes
+    the store next: closing an SQLite connection while a thread uses it crashes the process.
+    """
+    work = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        raise
+
 
 # Between tries of `update_now` while another worker holds the write lock, in seconds: a few
 # turns of the event loop, then a millisecond at a time, about 50 ms in all.
@@ -58,29 +78,22 @@ class InThread:
             if done:
                 return result  # type: ignore[return-value]
             await asyncio.sleep(pause)
-        return await asyncio.to_thread(self.update, lookup, change, ttl, effects)
+        return await in_thread(self.update, lookup, change, ttl, effects)
 
     async def aload(self, lookup: str) -> Session | None:
-        return await asyncio.to_thread(self.load, lookup)
+        return await in_thread(self.load, lookup)
 
     async def aset_transcription(self, conversation: str, url: str, text: str) -> bool:
-        return await asyncio.to_thread(self.set_transcription, conversation, url, text)
+        return await in_thread(self.set_transcription, conversation, url, text)
 
     async def aset_opt_out(self, number: str, ours: str, opted_out: bool) -> None:
-        await asyncio.to_thread(self.set_opt_out, number, ours, opted_out)
+        await in_thread(self.set_opt_out, number, ours, opted_out)
 
     async def aopted_out(self, number: str, ours: str = "") -> bool:
-        return await asyncio.to_thread(self.opted_out, number, ours)
+        return await in_thread(self.opted_out, number, ours)
 
     async def prune(self) -> int:
-        work = asyncio.ensure_future(asyncio.to_thread(self.prune_batch, time.time()))
-        try:
-            return await asyncio.shield(work)
-        except asyncio.CancelledError:
-            # A thread can't be stopped: the store must not close under it (the app closes
-            # the store when it stops, right after cancelling the pruning).
-            await asyncio.wait([work])
-            raise
+        return await in_thread(self.prune_batch, time.time())
 
     async def aclose(self) -> None:
         self.close()
