@@ -180,6 +180,11 @@ def test_two_workers_on_one_sqlite_file_share_the_calls(flows_dir: Path, tmp_pat
     with server:
         workers = worker_pids(server)
         assert len(workers) == 2, workers
+        # Both started (their start writes too), so what they write from here on is the calls'.
+        deadline = time.monotonic() + 30
+        while server.log.read_text().count("Application startup complete.") < 2:
+            assert time.monotonic() < deadline, server.log.read_text()
+            time.sleep(0.05)
         before = {pid: written(pid) for pid in workers}
         done: list[str] = []
         deadline = time.monotonic() + 60
