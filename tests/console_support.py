@@ -15,9 +15,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from conftest import ROOT, Twilio, call_form
+from system_packages import installed
 
 PASSWORD = "correct horse battery staple"
-CHROMIUM = os.environ.get("IVR_CHROMIUM", "/usr/bin/chromium")
+
+
+def chromium() -> str:
+    """The browser to drive: IVR_CHROMIUM, or Debian's Chromium, installed when missing."""
+    given = os.environ.get("IVR_CHROMIUM")
+    return given or installed("chromium", "chromium", "the console's browser tests")
+
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

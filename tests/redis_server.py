@@ -7,53 +7,18 @@ test command works on a new machine as it is.
 
 from __future__ import annotations
 
-import functools
-import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import redis
 from conftest import free_port
-
-INSTALL = [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "redis-server"]]
-
-
-class RedisMissing(RuntimeError):
-    """redis-server is not installed and could not be installed."""
+from system_packages import installed
 
 
-@functools.cache
 def redis_binary() -> str:
     """The path of redis-server, installing it with apt-get first when it is missing."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    if shutil.which("apt-get") is None:
-        raise RedisMissing(
-            "redis-server is not installed and this machine has no apt-get: install Redis "
-            "(the redis-server command) to run the Redis store's tests"
-        )
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in INSTALL:
-        try:
-            done = subprocess.run(
-                sudo + command, capture_output=True, text=True, env=env, timeout=600
-            )
-        except OSError as exc:  # no sudo on this machine
-            done = subprocess.CompletedProcess(command, 1, "", str(exc))
-        if done.returncode != 0:
-            raise RedisMissing(
-                f"redis-server is not installed, and `{' '.join(sudo + command)}` failed "
-                f"({done.stderr.strip()[-300:]}): install it with "
-                "`sudo apt-get install redis-server` to run the Redis store's tests"
-            )
-    found = shutil.which("redis-server") or "/usr/bin/redis-server"
-    if not Path(found).exists():
-        raise RedisMissing("apt-get installed redis-server, but the command is not on PATH")
-    return found
+    return installed("redis-server", "redis-server", "the Redis store's tests")
 
 
 def start_redis(

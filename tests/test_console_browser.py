@@ -12,13 +12,13 @@ import httpx2
 import pytest
 from conftest import Server, Twilio, sms_form, start_server
 from console_support import (
-    CHROMIUM,
     CHROMIUM_ARGS,
     PASSWORD,
     SCREENSHOTS,
     call_hang_up,
     call_hours,
     call_voicemail,
+    chromium,
     recordings,
     write_desk,
 )
@@ -34,9 +34,10 @@ def sid() -> str:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     # A missing browser is a failure, never a skip: the console would go untested.
-    assert Path(CHROMIUM).exists(), f"Chromium is needed at {CHROMIUM}: apt-get install chromium"
+    executable = chromium()
+    assert Path(executable).exists(), f"Chromium is needed at {executable}"
     with sync_playwright() as p:
-        found = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        found = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield found
         found.close()
 
