@@ -16,7 +16,9 @@ from ivr.flow.model import Choice
 
 Kind = Literal["keys", "speech", "text"]
 
-_TRAILING = re.compile(r"[\s.,!?;:…。！？]+$")
+# Stripped from the end of an answer once inner spaces are folded to one " ". A regular
+# expression anchored at the end would try every run of dots in a long text: quadratic.
+_TRAILING = " .,!?;:…。！？"
 _SPACES = re.compile(r"\s+")
 _KEYS = re.compile(r"^[0-9*#]+$")
 _NON_WORD = re.compile(r"[^\w#*+']+")
@@ -41,7 +43,7 @@ _SPOKEN_DIGITS = {
 
 def normalize(text: str) -> str:
     """Lower-case, trim, fold inner spaces and drop trailing punctuation."""
-    return _TRAILING.sub("", _SPACES.sub(" ", text.strip().lower()))
+    return _SPACES.sub(" ", text.strip().lower()).rstrip(_TRAILING)
 
 
 def is_keys(answer: str) -> bool:
