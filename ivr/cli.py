@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
+from ivr import __version__
 from ivr.settings import OPTIONS, Settings, SettingsError
 
 
@@ -106,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ivr", description="Phone menus and SMS lines on Twilio, from YAML flow files."
     )
+    parser.add_argument("--version", action="version", version=f"ivr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("serve", help="answer Twilio's webhooks from the flows")
@@ -147,6 +150,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DURATION",
         help="how long recordings and texts kept for the office are listed (default 90d)",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=None,
+        help="log lines as text with a timestamp (default), or one JSON object a line",
+    )
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        default=None,
+        help="log a line for every HTTP request (or IVR_ACCESS_LOG=1)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        help="open connections per worker (default 1000, and below the file limit)",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /metrics for Prometheus on this port too, without a token (default: off)",
     )
     p.set_defaults(fn=_serve)
 
@@ -240,8 +267,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args.fn(args, settings)
+        sys.stdout.flush()
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:
+        # The reader went away (`ivr history | head -1`): what it read was all it wanted.
+        # Python would flush stdout again at exit and fail the same way, so it goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
     return code
 
 

@@ -14,7 +14,7 @@ from ivr.flow.loader import load_flows
 from ivr.flow.model import Flow
 from ivr.flow.problems import format_text
 from ivr.outbound.bulk import default_results, read_rows, run_bulk
-from ivr.outbound.rest import Refused, make_client
+from ivr.outbound.rest import Refused, make_client, missing_credentials
 from ivr.outbound.start import Sender, check_number, parse_variables
 from ivr.settings import Settings, SettingsError
 from ivr.store import open_store
@@ -37,30 +37,16 @@ def outbound(
     """Run `ivr call` (command "call") or `ivr text` (command "text"); the exit status."""
     what = "calls" if command == "call" else "texts"
     try:
-        if (to is None) == (csv_path is None):
-            raise Refused("give either --to NUMBER or --csv FILE", "usage")
-        if not from_:
-            raise Refused("--from is required: the Twilio number to call or text from", "usage")
-        if rate <= 0:
-            raise Refused("--rate must be more than 0 (sends per second)", "usage")
-        defaults = parse_variables(variables)
-        check_number(from_, "the 'from'")
         if settings is None:
             settings = Settings.from_env(flows_dir=flows_dir, store=store)
-        if settings.store.startswith("memory:"):
-            # What this process saves must outlive it: the server picks it up when they answer.
-            raise Refused(
-                "the memory store ends with this command, so the server would never see the "
-                "conversation: use the store `ivr serve` uses (--store or IVR_STORE)",
-                "usage",
-            )
-        if command == "call" and not settings.public_url:
-            raise Refused(
-                "IVR_PUBLIC_URL is not set: Twilio needs the public https address of "
-                "the server running `ivr serve` to fetch the flow when the call is "
-                "answered",
-                "no_public_url",
-            )
+        missing = _missing(command, settings, to, from_, csv_path, rate)
+        if missing:
+            for line in missing:
+                print(f"error: {line}", file=sys.stderr)
+            return 2
+        assert from_ is not None
+        defaults = parse_variables(variables)
+        check_number(from_, "the 'from'")
         found = _load(settings.flows_dir, flow)
         rows = read_rows(csv_path) if csv_path else []
         sender = Sender(settings, open_store(settings.store), make_client(settings))
@@ -92,6 +78,36 @@ def outbound(
             f"error: the {what} could not be started: {type(exc).__name__}: {exc}", file=sys.stderr
         )
         return 1
+
+
+def _missing(
+    command: str,
+    settings: Settings,
+    to: str | None,
+    from_: str | None,
+    csv_path: str | None,
+    rate: float,
+) -> list[str]:
+    # Every setting missing at once, so that one run says all there is to set.
+    missing = []
+    if (to is None) == (csv_path is None):
+        missing.append("give either --to NUMBER or --csv FILE")
+    if not from_:
+        missing.append("--from is required: the Twilio number to call or text from")
+    if rate <= 0:
+        missing.append("--rate must be more than 0 (sends per second)")
+    if settings.store.startswith("memory:"):
+        # What this process saves must outlive it: the server picks it up when they answer.
+        missing.append(
+            "the memory store ends with this command, so the server would never see the "
+            "conversation: use the store `ivr serve` uses (--store or IVR_STORE)"
+        )
+    if command == "call" and not settings.public_url:
+        missing.append(
+            "IVR_PUBLIC_URL is not set: Twilio needs the public https address of the server "
+            "running `ivr serve` to fetch the flow when the call is answered"
+        )
+    return missing + missing_credentials(settings)
 
 
 def _load(flows_dir: str, name: str) -> Flow:

@@ -69,29 +69,33 @@ class _BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
         return super().request(method, url, *args, **kwargs)
 
 
-def make_client(settings: Settings) -> Client:
-    """A REST client from the settings; refuses when credentials are missing."""
+def missing_credentials(settings: Settings) -> list[str]:
+    """What is missing to reach Twilio's REST API, each in one line; empty when nothing is."""
+    missing = []
     if not settings.account_sid:
-        raise Refused(
-            "TWILIO_ACCOUNT_SID is not set: set it to your account's SID (AC...) to reach Twilio.",
-            "no_credentials",
-            502,
+        missing.append(
+            "TWILIO_ACCOUNT_SID is not set: set it to your account's SID (AC...) to reach Twilio."
         )
     if settings.api_key or settings.api_secret:
         if not (settings.api_key and settings.api_secret):
-            raise Refused(
-                "set both TWILIO_API_KEY and TWILIO_API_SECRET, or neither.", "no_credentials", 502
-            )
-        user, password = settings.api_key, settings.api_secret
-    elif settings.auth_token:
-        user, password = settings.account_sid, settings.auth_token
-    else:
-        raise Refused(
+            missing.append("set both TWILIO_API_KEY and TWILIO_API_SECRET, or neither.")
+    elif not settings.auth_token:
+        missing.append(
             "no Twilio credentials: set TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and "
-            "TWILIO_API_SECRET).",
-            "no_credentials",
-            502,
+            "TWILIO_API_SECRET)."
         )
+    return missing
+
+
+def make_client(settings: Settings) -> Client:
+    """A REST client from the settings; refuses when credentials are missing."""
+    missing = missing_credentials(settings)
+    if missing:
+        raise Refused(missing[0], "no_credentials", 502)
+    if settings.api_key:
+        user, password = settings.api_key, settings.api_secret
+    else:
+        user, password = settings.account_sid, settings.auth_token
     http = (
         _BaseUrlHttpClient(settings.api_base)
         if settings.api_base

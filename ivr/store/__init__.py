@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ivr.store.base import MessageRecord, Retention, Store, StoreError
 
 
-def open_store(url: str, retention: Retention | None = None) -> Store:
+def open_store(url: str, retention: Retention | None = None, *, existing: bool = False) -> Store:
     """`sqlite:///path/to/file.db` (or a bare path), `memory://`, or `redis://host:port/db`.
 
     Also `rediss://` (TLS) and `redis://:password@host:port/db`; `?max_connections=N` bounds
-    the Redis connections of each process.
+    the Redis connections of each process. With `existing`, a SQLite file that isn't there
+    is a `StoreError` naming where it was looked for, instead of a new, empty database: for the
+    commands that only read one, run from another folder.
     """
     if url.startswith("memory:"):
         from ivr.store.memory import MemoryStore
@@ -21,6 +25,11 @@ def open_store(url: str, retention: Retention | None = None) -> Store:
         return RedisStore(url, retention)
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
     path = path.removeprefix("sqlite:")
+    if existing and path != ":memory:" and not Path(path).is_file():
+        raise StoreError(
+            f"there is no database at {Path(path).resolve()}: run this in the folder `ivr serve` "
+            "runs in, or give its store with --store or IVR_STORE"
+        )
     from ivr.store.sqlite import SQLiteStore
 
     return SQLiteStore(path, retention)

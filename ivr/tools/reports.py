@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import sys
+from collections.abc import Callable
 
 from ivr.settings import Settings
-from ivr.store import open_store
+from ivr.store import Store, StoreError, open_store
 from ivr.store.base import Outgoing
 
 
@@ -13,8 +16,29 @@ def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
 
+def _reading(store_url: str | None, show: Callable[[Store], None]) -> int:
+    # A store that is missing or can't be reached is one line, not a traceback; and reading
+    # never leaves an empty database behind where there was none.
+    url = store_url or Settings.from_env().store
+    try:
+        store = open_store(url, existing=True)
+        try:
+            show(store)
+        finally:
+            store.close()
+    except (StoreError, sqlite3.Error, OSError) as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def history(store_url: str | None, *, flow: str | None = None, last: int = 20) -> int:
-    store = open_store(store_url or Settings.from_env().store)
+    return _reading(store_url, lambda store: _history(store, flow, last))
+
+
+def _history(store: Store, flow: str | None, last: int) -> None:
     sessions = store.history(flow, last)
     if not sessions:
         print("No conversations yet.")
@@ -24,7 +48,6 @@ def history(store_url: str | None, *, flow: str | None = None, last: int = 20) -
         for step in s.path:
             said = f" {step.answer!r}" if step.answer else ""
             print(f"    {_when(step.at)[11:]}  {step.event:8} {step.state}{said}")
-    return 0
 
 
 def delivery(item: Outgoing) -> str:
@@ -39,7 +62,10 @@ def delivery(item: Outgoing) -> str:
 
 
 def messages(store_url: str | None, *, flow: str | None = None, last: int = 20) -> int:
-    store = open_store(store_url or Settings.from_env().store)
+    return _reading(store_url, lambda store: _messages(store, flow, last))
+
+
+def _messages(store: Store, flow: str | None, last: int) -> None:
     found = store.messages(flow, last)
     outbox = store.outgoing(flow, last * 10)
     if not found and not outbox:
@@ -66,4 +92,3 @@ def messages(store_url: str | None, *, flow: str | None = None, last: int = 20) 
     for item in texts:
         print(f"{_when(item.created)}  {item.flow:20}  {delivery(item)}")
         print(f"    {item.body}")
-    return 0

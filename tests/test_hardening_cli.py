@@ -1,0 +1,125 @@
+"""The command line as an operator meets it: one clear line for each fault, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import twilio_rest_standin as rest
+from conftest import ROOT, free_port
+
+from ivr import __version__
+from ivr.engine.session import Session
+from ivr.store import open_store
+
+
+def ivr(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_"))}
+    environ["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "ivr.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**environ, **(env or {})},
+        timeout=60,
+    )
+
+
+def test_version(tmp_path: Path) -> None:
+    done = ivr("--version", cwd=tmp_path)
+    assert (done.returncode, done.stdout.strip()) == (0, f"ivr {__version__}")
+
+
+@pytest.mark.parametrize("command", ["history", "messages"])
+def test_history_in_another_folder_creates_no_database(command: str, tmp_path: Path) -> None:
+    done = ivr(command, cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == (
+        f"error: there is no database at {tmp_path.resolve()}/ivr.sqlite3: run this in the "
+        "folder `ivr serve` runs in, or give its store with --store or IVR_STORE\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_history_into_a_pipe_closed_early_ends_quietly(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/ivr.sqlite3")
+    for n in range(2000):  # far more than a pipe holds
+        call = Session(key=f"CA{n}", flow="menu", version="v1", channel="voice", started=n + 1)
+        store.update(call.key, lambda _, s=call: (s, None), 60)
+    store.close()
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        f"{sys.executable} -m ivr.cli history --last 2000 | head -1",
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.stdout.count("\n") == 1
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize("command", ["history", "messages"])
+def test_history_with_redis_down_is_one_line(command: str, tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    done = ivr(command, "--store", f"redis://:secret@127.0.0.1:{port}/0", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: Redis at 127.0.0.1:{port} can't be reached")
+    assert done.stderr.count("\n") == 1 and "secret" not in done.stderr
+
+
+def test_serve_with_redis_down_is_one_line(tmp_path: Path) -> None:
+    port = free_port()
+    done = ivr(
+        "serve",
+        str(ROOT / "tests" / "flows"),
+        "--port",
+        str(free_port()),
+        "--store",
+        f"redis://:secret@127.0.0.1:{port}/0",
+        cwd=tmp_path,
+        env={"TWILIO_AUTH_TOKEN": "x"},
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr == (
+        f"error: the store redis://:***@127.0.0.1:{port}/0 can't be used: Redis at "
+        f"127.0.0.1:{port} can't be reached: Error 111 connecting to 127.0.0.1:{port}. "
+        f"Connect call failed ('127.0.0.1', {port}).\n"
+    )
+
+
+def test_call_says_every_missing_setting_at_once(tmp_path: Path) -> None:
+    done = ivr("call", "reminder", "--to", "+15551234567", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert all(line.startswith("error: ") for line in lines)
+    said = "\n".join(lines)
+    for missing in (
+        "--from is required",
+        "IVR_PUBLIC_URL is not set",
+        "TWILIO_ACCOUNT_SID is not set",
+        "no Twilio credentials",
+    ):
+        assert missing in said
+    assert len(lines) == 4
+
+
+def test_text_says_every_missing_setting_at_once(tmp_path: Path, standin: rest.Standin) -> None:
+    done = ivr("text", "reminder", cwd=tmp_path, env={"IVR_STORE": "memory://"})
+    lines = done.stderr.splitlines()
+    assert done.returncode == 2 and len(lines) == 5, done.stderr
+    assert "give either --to NUMBER or --csv FILE" in lines[0]
+    assert "memory store ends with this command" in done.stderr
+    assert standin.requests == []
