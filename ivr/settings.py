@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from ivr.engine.fetching import secrets_from_env
 
 STORE_SCHEMES = ("sqlite://", "memory://", "redis://", "rediss://")
+LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # What `serve` puts in its workers' environment: the whole settings object, as JSON.
 WORKER_VARIABLE = "IVR_SERVE_SETTINGS"
@@ -43,6 +44,13 @@ ENV = {
     "console_password": "IVR_CONSOLE_PASSWORD",
     "keep_history": "IVR_KEEP_HISTORY",
     "keep_messages": "IVR_KEEP_MESSAGES",
+    "log_format": "IVR_LOG_FORMAT",
+    "access_log": "IVR_ACCESS_LOG",
+    "max_connections": "IVR_MAX_CONNECTIONS",
+    "header_timeout": "IVR_HEADER_TIMEOUT",
+    "keep_alive": "IVR_KEEP_ALIVE",
+    "metrics_token": "IVR_METRICS_TOKEN",
+    "metrics_port": "IVR_METRICS_PORT",
 }
 OPTIONS = {
     "flows_dir": "--flows",
@@ -54,6 +62,10 @@ OPTIONS = {
     "insecure": "--insecure",
     "keep_history": "--keep-history",
     "keep_messages": "--keep-messages",
+    "log_format": "--log-format",
+    "access_log": "--access-log",
+    "max_connections": "--max-connections",
+    "metrics_port": "--metrics-port",
 }
 DAY = 24 * 3600.0
 DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)\s*")
@@ -95,6 +107,18 @@ class Settings:
     keep_messages: float = 90 * DAY
     # `IVR_SECRET_NAME=value` is `{{ secret.NAME }}` in a `fetch`: sent, never shown or kept.
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    log_format: str = "text"  # text | json (one JSON object a line)
+    access_log: bool = False  # a line for every HTTP request
+    # Open connections a worker keeps; past it, one that hasn't sent a whole request yet is
+    # dropped for the newcomer. Also bounded below the process's file limit.
+    max_connections: int = 1000
+    # Seconds a connection may take to send a request's headers, and may stay idle between
+    # requests: slow or stalled clients don't hold a connection for ever.
+    header_timeout: float = 10.0
+    keep_alive: float = 5.0
+    # The metrics are served with this bearer token, or on their own port (0: not served there).
+    metrics_token: str = field(default="", repr=False)
+    metrics_port: int = 0
 
     def __post_init__(self) -> None:
         self.check()
@@ -117,13 +141,17 @@ class Settings:
         unknown = options.keys() - ENV.keys()
         if unknown:
             raise TypeError(f"Settings has no field {sorted(unknown)[0]!r}")
-        for name in ("port", "workers"):
+        for name in ("port", "workers", "max_connections", "metrics_port"):
             if isinstance(values.get(name), str):
                 values[name] = _integer(source[name], str(values[name]))
         if isinstance(values.get("flow_recheck"), str):
             values["flow_recheck"] = _seconds(source["flow_recheck"], str(values["flow_recheck"]))
-        if isinstance(values.get("insecure"), str):
-            values["insecure"] = str(values["insecure"]).strip().lower() in ("1", "true", "yes")
+        for name in ("header_timeout", "keep_alive"):
+            if isinstance(values.get(name), str):
+                values[name] = _seconds(source[name], str(values[name]))
+        for name in ("insecure", "access_log"):
+            if isinstance(values.get(name), str):
+                values[name] = str(values[name]).strip().lower() in ("1", "true", "yes")
         for name in ("keep_history", "keep_messages"):
             if isinstance(values.get(name), str):
                 values[name] = parse_duration(source[name], str(values[name]))
@@ -165,6 +193,18 @@ class Settings:
         for name in ("keep_history", "keep_messages"):
             if getattr(self, name) <= 0:
                 raise _Bad(name, str(getattr(self, name)), "keep them for some time, e.g. 30d")
+        if self.log_format not in LOG_FORMATS:
+            raise _Bad("log_format", self.log_format, "use text or json")
+        if self.max_connections < 1:
+            raise _Bad("max_connections", str(self.max_connections), "allow at least 1")
+        for name in ("header_timeout", "keep_alive"):
+            if getattr(self, name) <= 0:
+                raise _Bad(name, str(getattr(self, name)), "give more than 0 seconds")
+        same = self.metrics_port == self.port
+        if not 0 <= self.metrics_port < 65536 or same:
+            raise _Bad(
+                "metrics_port", str(self.metrics_port), "a port from 1 to 65535, not the server's"
+            )
         if self.log_level.lower() not in LOG_LEVELS:
             raise _Bad("log_level", self.log_level, f"use one of {', '.join(LOG_LEVELS)}")
 
@@ -175,6 +215,15 @@ class Settings:
     def from_json(cls, text: str) -> Settings:
         data = json.loads(text)
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+
+def redacted(url: str) -> str:
+    """A store or SMTP URL fit for a log: its password, if any, replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
 
 
 class _Bad(SettingsError):

@@ -8,7 +8,6 @@ sent to the login form and comes back where it was going afterwards.
 from __future__ import annotations
 
 import logging
-import os
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -21,8 +20,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ivr.console import conversations, flows, login, messages, optouts, switches, trying
 from ivr.console.auth import Guard
 from ivr.console.render import HERE, base
-from ivr.settings import WORKER_VARIABLE, Settings
+from ivr.settings import Settings
 from ivr.web.app import create_app
+from ivr.web.server import worker_settings
 
 log = logging.getLogger("ivr.console")
 OPEN_PATHS = ("/login", "/static/")
@@ -96,5 +96,5 @@ def mount_console(web: Starlette, settings: Settings) -> Starlette:
 
 def app_factory() -> Starlette:
     """What each `ivr serve` worker runs: the web app, with the console when it is on."""
-    settings = Settings.from_json(os.environ[WORKER_VARIABLE])
+    settings = worker_settings()
     return mount_console(create_app(settings), settings)

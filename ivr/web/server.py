@@ -1,16 +1,32 @@
-"""`ivr serve`: check the flows, then run the app on uvicorn."""
+"""`ivr serve`: check the flows and the store, then run the app on uvicorn."""
 
 from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import sys
+from collections.abc import Mapping
 
 import uvicorn
 from starlette.applications import Starlette
 
-from ivr.settings import WORKER_VARIABLE, Settings
+from ivr.flow.model import Flow
+from ivr.settings import WORKER_VARIABLE, Settings, redacted
+from ivr.store import StoreError, open_store
+from ivr.web import limits
 from ivr.web.app import FlowErrors, MissingToken, create_app, preflight
+from ivr.web.logs import banner, configure_logging
+
+log = logging.getLogger("ivr")
+
+
+def worker_settings() -> Settings:
+    """In a uvicorn worker: the settings `serve` handed down, its logs and limits set."""
+    settings = Settings.from_json(os.environ[WORKER_VARIABLE])
+    configure_logging(settings)
+    limits.configure(settings)
+    return settings
 
 
 def app_factory() -> Starlette:
@@ -18,16 +34,30 @@ def app_factory() -> Starlette:
 
     `ivr serve` runs the console's factory instead, which adds the console to this app.
     """
-    return create_app(Settings.from_json(os.environ[WORKER_VARIABLE]))
+    return create_app(worker_settings())
+
+
+def check_store(settings: Settings, flows: Mapping[str, Flow]) -> str | None:
+    """Why the store can't be used (one line), or None: it is opened and written to once."""
+    try:
+        store = open_store(settings.store)
+        try:
+            store.history(None, 1)
+            # Every worker keeps the flows' versions at start: the same write, once, here.
+            for flow in flows.values():
+                store.keep_flow(flow.name, flow.version, flow.source)
+        finally:
+            store.close()
+    except (StoreError, sqlite3.Error, OSError) as exc:
+        return f"the store {redacted(settings.store)} can't be used: {exc}"
+    return None
 
 
 def serve(settings: Settings, factory: str = "ivr.web.server:app_factory") -> int:
-    """Check the flows and the token, then run the workers; the exit status."""
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    """Check the flows, the token and the store, then run the workers; the exit status."""
+    configure_logging(settings)
     try:
-        preflight(settings)  # the flows and the token, before any worker starts
+        flows = preflight(settings)  # the flows and the token, before any worker starts
     except FlowErrors as exc:
         print(exc.report, file=sys.stderr)
         print(
@@ -37,6 +67,12 @@ def serve(settings: Settings, factory: str = "ivr.web.server:app_factory") -> in
     except MissingToken as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    problem = check_store(settings, flows)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    for line in banner(settings, flows):
+        log.info("%s", line)
     # Workers are separate processes: they get the settings whole, through the environment.
     os.environ[WORKER_VARIABLE] = settings.to_json()
     uvicorn.run(
@@ -46,6 +82,13 @@ def serve(settings: Settings, factory: str = "ivr.web.server:app_factory") -> in
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
-        access_log=False,
+        log_config=None,  # ours (`configure_logging`), in every worker
+        access_log=settings.access_log,
+        http=limits.GuardedHttpToolsProtocol,
+        timeout_keep_alive=int(max(1, settings.keep_alive)),
+        # In-flight requests a worker takes before answering 503; connections are bounded
+        # by the protocol (`limits`), so this only ever counts requests.
+        limit_concurrency=settings.max_connections + 1,
+        h11_max_incomplete_event_size=64 * 1024,
     )
     return 0
