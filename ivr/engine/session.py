@@ -50,6 +50,10 @@ class Session:
     updated: float = 0.0
     ended: bool = False
     outcome: str = ""  # why it ended: completed, hangup, failed, stop, timeout, error ...
+    # The last webhook applied (a text's MessageSid, a call's callback and its seq) and the
+    # TwiML it was answered with: Twilio's retry of it gets the same answer, applied once.
+    webhook: str = ""
+    reply: str = ""
 
     @property
     def failures(self) -> int:
@@ -99,6 +103,8 @@ class Changes(TypedDict, total=False):
     updated: float
     ended: bool
     outcome: str
+    webhook: str
+    reply: str
 
 
 _FIELDS = tuple(f.name for f in fields(Session))

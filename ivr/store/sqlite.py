@@ -13,6 +13,8 @@ so that a webhook never waits long for the write lock behind it.
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
 import time
@@ -28,6 +30,7 @@ from ivr.store.base import (
     MessageRecord,
     Outgoing,
     Retention,
+    StoreError,
     SwitchChange,
     T,
 )
@@ -53,6 +56,7 @@ CREATE TABLE IF NOT EXISTS flow_versions (
 CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires);
 CREATE INDEX IF NOT EXISTS messages_at ON messages (at);
 """
+log = logging.getLogger("ivr.store")
 # Rows deleted per pruning transaction: a few milliseconds of holding the write lock.
 PRUNE_BATCH = 200
 
@@ -67,8 +71,34 @@ class SQLiteStore(SQLiteQueries, InThread):
         # Every thread's connections, so that `close` can close them all, not only its own.
         self._opened: list[sqlite3.Connection] = []
         self._opened_lock = threading.Lock()
+        self._file: tuple[int, int] | None = None  # the database file's (device, inode)
+        self._gone_said = False
         with self._conn() as conn:
             conn.executescript(SCHEMA + outbox.SCHEMA + QUERIES_SCHEMA)
+        self._file = self._identity()
+
+    def _identity(self) -> tuple[int, int] | None:
+        if self.path == ":memory:":
+            return None
+        try:
+            found = os.stat(self.path)
+        except OSError:
+            return (-1, -1)
+        return (found.st_dev, found.st_ino)
+
+    def _check_file(self) -> None:
+        # An open connection goes on writing to a file deleted or moved under it, and all of
+        # that is lost at the next start: refuse instead, loudly. One stat, a microsecond.
+        if self._file is None or self._identity() == self._file:
+            return
+        if not self._gone_said:
+            self._gone_said = True
+            log.critical(
+                "the database file %s was deleted or replaced while serving: nothing more is "
+                "written to it: restart the server (with the file restored from a backup, or anew)",
+                Path(self.path).resolve(),
+            )
+        raise StoreError(f"the database file {self.path} was deleted or replaced while serving")
 
     def _connect(self, busy_ms: int) -> sqlite3.Connection:
         # Autocommit mode: transactions are begun explicitly where they matter.
@@ -84,6 +114,7 @@ class SQLiteStore(SQLiteQueries, InThread):
         return conn
 
     def _conn(self) -> sqlite3.Connection:
+        self._check_file()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect(30_000)
@@ -105,6 +136,7 @@ class SQLiteStore(SQLiteQueries, InThread):
         On (False, None) nothing was written, and the caller does the `update` where it may wait
         (`change` may then run twice: like every `Change`, it must only compute).
         """
+        self._check_file()
         conn: sqlite3.Connection | None = getattr(self._local, "now_conn", None)
         if conn is None:
             conn = self._local.now_conn = self._connect(0)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.rest import Client
 
@@ -24,9 +24,10 @@ from ivr.settings import Settings
 from ivr.store import Retention, Store, open_store
 from ivr.store.retention import keep_pruning
 from ivr.web import api, fetching, sms, switches, voice
+from ivr.web.health import health
 from ivr.web.registry import FlowRegistry
 from ivr.web.signature import SignatureCheck
-from ivr.web.webhook import Services, services
+from ivr.web.webhook import Services
 
 log = logging.getLogger("ivr")
 
@@ -41,10 +42,6 @@ class FlowErrors(Exception):
 
 class MissingToken(Exception):
     """No TWILIO_AUTH_TOKEN and no --insecure."""
-
-
-async def health(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "flows": services(request).registry.names()})
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -96,6 +93,7 @@ def create_app(
     store = store or open_store(settings.store, retention)
     routes = [
         Route("/health", health, methods=["GET"]),
+        Route("/health/ready", health, methods=["GET"]),
         Route("/voice/{flow}", voice.incoming, methods=["POST"]),
         Route("/voice/{flow}/gather", voice.gathered, methods=["POST"]),
         Route("/voice/{flow}/record", voice.recorded, methods=["POST"]),
@@ -109,7 +107,9 @@ def create_app(
     ]
     svc = Services(
         settings=settings,
-        registry=FlowRegistry(flows, store, recheck=settings.flow_recheck),
+        registry=FlowRegistry(
+            flows, store, recheck=settings.flow_recheck, folder=settings.flows_dir
+        ),
         store=store,
         signatures=SignatureCheck(settings.auth_token, settings.public_url, settings.insecure),
         delivery=Delivery(store, settings) if deliver else None,

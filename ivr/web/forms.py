@@ -89,6 +89,12 @@ async def signed_form(request: Request, signatures: SignatureCheck) -> FormData:
         log.warning("refused %s: a form with a file part", request.url.path)
         raise HTTPException(403, "Invalid or missing Twilio signature.")
     if not signatures.valid(request, form):
-        log.warning("refused %s: missing or wrong X-Twilio-Signature", request.url.path)
+        # The URL checked is what a wrong IVR_PUBLIC_URL (or a proxy's rewrite) gets wrong.
+        log.warning(
+            "refused %s: %s X-Twilio-Signature, checked against the URL %s",
+            request.url.path,
+            "wrong" if request.headers.get("x-twilio-signature") else "missing",
+            signatures.url_for(request),
+        )
         raise HTTPException(403, "Invalid or missing Twilio signature.")
     return form

@@ -3,7 +3,8 @@
 Flow files are checked at start; a flow with errors stops the start. While the server runs, an
 edited file is checked again before it is used (at most once a second per flow, by default): a
 clean edit serves new calls at once, a broken one is logged and the version before it goes on
-serving.
+serving. A file added to the folder is served from the first webhook that names it, once it
+loads clean.
 A call always finishes on the version it started on, even after a restart, because every
 version served is kept in the store.
 """
@@ -32,8 +33,12 @@ class FlowRegistry:
         store: Store,
         watch: bool = True,
         recheck: float = RECHECK_SECONDS,
+        folder: str = "",
     ) -> None:
         self._recheck = recheck
+        self._folder = folder
+        # A new file that didn't load, by name: its mtime, so it is read again only once edited.
+        self._broken: dict[str, float] = {}
         self._store = store
         self._current = dict(flows)
         self._versions: dict[str, Flow] = {f.version: f for f in flows.values()}
@@ -50,12 +55,48 @@ class FlowRegistry:
     def current(self, name: str) -> Flow | None:
         """The version new conversations of `name` start on (None: no such flow)."""
         flow = self._current.get(name)
-        if flow is not None and self._watch and flow.path:
+        if flow is None:
+            return self._added(name) if self._watch and self._folder else None
+        if self._watch and flow.path:
             now = time.monotonic()
             if now - self._checked.get(name, 0.0) >= self._recheck:
                 self._checked[name] = now
                 flow = self._reload_if_changed(flow)
         return flow
+
+    def _added(self, name: str) -> Flow | None:
+        # A name from a URL: only a plain file name, in the flows folder itself, is looked for.
+        if not name or name.startswith(".") or Path(name).name != name or "\\" in name:
+            return None
+        for suffix in (".yaml", ".yml"):
+            path = Path(self._folder) / f"{name}{suffix}"
+            mtime = _mtime(str(path))
+            if mtime:
+                break
+        else:
+            return None
+        if self._broken.get(name) == mtime:
+            return None
+        with self._lock:
+            if name in self._current:
+                return self._current[name]
+            fresh, problems = load_flow(path)
+            if fresh is None or fresh.name != name:
+                self._broken[name] = mtime
+                log.error(
+                    "flow file %s was added but has errors; it is served once they are fixed:\n%s",
+                    path,
+                    format_text(problems),
+                )
+                return None
+            self._broken.pop(name, None)
+            self._store.keep_flow(fresh.name, fresh.version, fresh.source)
+            self._versions[fresh.version] = fresh
+            self._current[name] = fresh
+            self._mtimes[name] = mtime
+            self._checked[name] = time.monotonic()
+            log.info("flow %s added (version %s), from %s", name, fresh.version, path)
+            return fresh
 
     def version(self, name: str, version: str) -> Flow | None:
         """The exact version a conversation started on, from memory or from the store."""

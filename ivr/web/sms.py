@@ -6,6 +6,7 @@ takes (`webhook`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Literal
 
@@ -16,6 +17,7 @@ from ivr.engine import machine as engine
 from ivr.engine.answers import normalize
 from ivr.engine.session import Session, conversation_key, new_conversation
 from ivr.flow.templates import render as render_template
+from ivr.store.queries import Filters
 from ivr.web import fetching
 from ivr.web import twiml as render
 from ivr.web.webhook import Hook, StepResult, advance, current_flow, now, run_step, webhook
@@ -26,6 +28,8 @@ STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit"}
 START_WORDS = {"start", "unstop"}
 HELP_WORDS = {"help", "info"}
 DEFAULT_HELP = "Reply STOP to stop receiving messages."
+# How far back a retry of a text may come: Twilio's retries come within minutes.
+RETRY_WINDOW = 7 * 24 * 3600.0
 SORRY = "Sorry, something went wrong on our side. Please try again later."
 
 
@@ -74,20 +78,62 @@ async def _incoming(hook: Hook) -> Response:
         log.info("ignored a text from %s, who opted out of %s", theirs, ours)
         return twiml([])
 
+    sid = str(hook.form.get("MessageSid") or hook.form.get("SmsSid") or "")
+    replayed: list[str] = []  # the answer given before, when this text is a retry
+    checked = not sid  # whether a retry of the text that ended the last conversation was ruled out
+    unchecked: list[bool] = []  # the text would start a conversation, and `checked` is False
+
     def on_text(before: Session | None) -> StepResult:
+        replayed.clear()
+        unchecked.clear()
+        if sid and before is not None and before.webhook == sid:
+            replayed.append(before.reply)
+            return None, [], None
+        if before is None and not checked:
+            unchecked.append(True)
+            return None, [], None  # first: was this the text that ended the last one?
         if before is None:
             session = new_conversation(flow, ours, theirs, now())
-            return run_step(
-                registry, session, engine.Event("start", text=body, input="text", media=media)
-            )
-        kind: Literal["record", "answer"] = "record" if before.waiting == "record" else "answer"
-        return run_step(registry, before, engine.Event(kind, text=body, input="text", media=media))
+            event = engine.Event("start", text=body, input="text", media=media)
+        else:
+            kind: Literal["record", "answer"] = "record" if before.waiting == "record" else "answer"
+            event = engine.Event(kind, text=body, input="text", media=media)
+            session = before
+        after, outputs, ran = run_step(registry, session, event)
+        if after is not None and sid:
+            after = after.evolve(webhook=sid, reply=render.sms(_texts(outputs)))
+        return after, outputs, ran
 
     outcome = await advance(hook, lookup, flow.sms_session_timeout, on_text)
+    if unchecked:
+        before = await _ended(hook, flow.name, ours, theirs)
+        if before is not None and before.webhook == sid:
+            replayed.append(before.reply)
+        else:
+            checked = True
+            outcome = await advance(hook, lookup, flow.sms_session_timeout, on_text)
+    if replayed:
+        log.info("text %s came again (a retry): answered as before, applied once", sid)
+        return Response(replayed[0], media_type="application/xml")
     outcome = await fetching.follow(hook, lookup, flow.sms_session_timeout, outcome)
     if outcome.flow is None:
         return apology()
-    return twiml(render.sms_actions(o for o in outcome.outputs if not isinstance(o, engine.Effect)))
+    return twiml(_texts(outcome.outputs))
+
+
+def _texts(outputs: list[engine.Output]) -> list[str]:
+    return render.sms_actions(o for o in outputs if not isinstance(o, engine.Effect))
+
+
+async def _ended(hook: Hook, flow: str, ours: str, theirs: str) -> Session | None:
+    # The newest conversation of the pair that has ended, from the last week of the flow's.
+    since = now().timestamp() - RETRY_WINDOW
+    store = hook.services.store
+    found = await asyncio.to_thread(
+        store.conversations, Filters(flow=flow, number=theirs, channel="sms", since=since), 5
+    )
+    mine = [s for s in found if s.called == ours]
+    return mine[0] if mine and mine[0].ended else None
 
 
 def apology() -> Response:

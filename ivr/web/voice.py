@@ -6,6 +6,7 @@ each takes the path every webhook takes (`webhook`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from starlette.datastructures import FormData
@@ -74,14 +75,7 @@ def _respond(hook: Hook, outputs: list[engine.Output], found: bool) -> Response:
     if not found:
         return apology()
     base = base_url(hook, "voice")
-    acts: list[act.Action] = []
-    for out in outputs:
-        if isinstance(out, engine.FetchRequest):
-            # The prompts are heard first; the request is made by the webhook this leads to.
-            acts.append(act.Redirect(f"{base}/fetch?seq={out.seq}"))
-        elif not isinstance(out, engine.Effect):
-            acts.append(out)
-    return twiml(render.voice(acts, base))
+    return twiml(render.voice(_acts(outputs, base), base))
 
 
 def _event(kind: str, form: FormData) -> engine.Event:
@@ -105,7 +99,8 @@ def _event(kind: str, form: FormData) -> engine.Event:
 
 def _callback(kind: str) -> Handle:
     async def handle(hook: Hook) -> Response:
-        current_flow(hook)
+        # No current flow is needed: a call goes on with the version it started on, kept in
+        # the store, even when its file was deleted since (and the server restarted).
         sid = _call_sid(hook)
         registry = hook.services.registry
         try:
@@ -113,15 +108,31 @@ def _callback(kind: str) -> Handle:
         except ValueError:
             seq = -1
         event = await _fetch_event(hook, seq) if kind == "fetch" else _event(kind, hook.form)
+        webhook = f"{kind}:{seq}"
+        base = base_url(hook, "voice")
 
         def on_event(before: Session | None) -> StepResult:
             if before is None:
                 return None, [], None
             stale = seq != before.seq
-            return run_step(registry, before, engine.Event("repeat") if stale else event)
+            after, outputs, flow = run_step(
+                registry, before, engine.Event("repeat") if stale else event
+            )
+            if after is not None and after.ended:
+                # The answer that ends the call is kept: Twilio's retry of it gets it again.
+                after = after.evolve(
+                    webhook=webhook, reply=render.voice(_acts(outputs, base), base)
+                )
+            return after, outputs, flow
 
         outcome = await advance(hook, sid, hook.services.settings.voice_session_ttl, on_event)
         if outcome.session is None:
+            ended = await asyncio.to_thread(hook.services.store.conversation, sid)
+            if ended is not None and ended.webhook == webhook and ended.reply:
+                log.info("the last %s webhook of call %s came again: answered as before", kind, sid)
+                return twiml(ended.reply)
+            if registry.current(hook.flow_name) is None and ended is None:
+                raise HTTPException(404, f"No flow named {hook.flow_name!r}.")
             log.warning(
                 "a %s webhook came for call %s, which this server doesn't know (expired, "
                 "or lost in a restart on the memory store)",
@@ -144,6 +155,17 @@ async def _fetch_event(hook: Hook, seq: int) -> engine.Event:
         return engine.Event("repeat")
     reply = await fetching.perform(hook, wanted, fetching.BUDGET)
     return engine.Event("fetched", reply=reply)
+
+
+def _acts(outputs: list[engine.Output], base: str) -> list[act.Action]:
+    acts: list[act.Action] = []
+    for out in outputs:
+        if isinstance(out, engine.FetchRequest):
+            # The prompts are heard first; the request is made by the webhook this leads to.
+            acts.append(act.Redirect(f"{base}/fetch?seq={out.seq}"))
+        elif not isinstance(out, engine.Effect):
+            acts.append(out)
+    return acts
 
 
 async def _transcription(hook: Hook) -> Response:
