@@ -66,7 +66,7 @@ def _test(a: argparse.Namespace, s: Settings) -> int:
 def _graph(a: argparse.Namespace, s: Settings) -> int:
     from ivr.tools.graph import graph
 
-    return graph(a.flow, flows_dir=s.flows_dir, fmt=a.format)
+    return graph(a.flow, flows_dir=s.flows_dir, fmt=a.format, language=a.language)
 
 
 def _outbound(a: argparse.Namespace, s: Settings) -> int:
@@ -238,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("flow")
     _flows(p)
     p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    p.add_argument(
+        "--language", default=None, help="show the prompts in this language (default: the first)"
+    )
     p.set_defaults(fn=_graph)
 
     for name, what in (

@@ -24,6 +24,7 @@ from ivr.flow.model import (
     RecordState,
     RejectState,
     State,
+    Text,
 )
 
 K = TypeVar("K", bound=State)
@@ -289,5 +290,5 @@ states:
 """
     )
     ask, again = kind(flow.states["ask"], AskState), kind(flow.states["again"], AskState)
-    assert (ask.no_input, ask.attempts) == (("Sorry?",), 2)
-    assert (again.no_input, again.attempts) == (("Sorry?",), 5)
+    assert (ask.no_input, ask.attempts) == ((Text("Sorry?"),), 2)
+    assert (again.no_input, again.attempts) == ((Text("Sorry?"),), 5)

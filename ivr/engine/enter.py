@@ -12,8 +12,8 @@ from typing import Literal
 from ivr.engine import actions as act
 from ivr.engine import answers
 from ivr.engine.conditions import pick_branch
-from ivr.engine.events import Log
-from ivr.engine.run import APOLOGY, Run
+from ivr.engine.events import KeepLanguage, Log
+from ivr.engine.run import Run
 from ivr.flow.model import (
     AskState,
     BranchState,
@@ -56,7 +56,7 @@ def enter(run: Run, name: str | None, first_text: str | None = None) -> None:
         return
     message = f"state {run.session.state!r}: over {MAX_HOPS} states in a row without waiting"
     run.out.append(Log("error", f"{message}; the conversation was ended"))
-    run.speak((run.line(APOLOGY),))
+    run.speak((run.phrase("apology"),))
     run.end("error")
 
 
@@ -66,6 +66,9 @@ def _enter_one(run: Run, state: State, first_text: str | None) -> Next:
     run.log_path(state.name, "enter")
     if state.set:
         values = {key: run.text(value) for key, value in state.set}
+        chosen = values.get("language")
+        if chosen and run.flow.remember_language and chosen != run.language:
+            run.out.append(KeepLanguage(chosen))
         run.session = run.session.evolve(vars={**run.session.vars, **values})
     match state:
         case AskState():

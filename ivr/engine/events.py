@@ -85,6 +85,14 @@ class FetchRequest:
 
 
 @dataclass(frozen=True)
+class KeepLanguage:
+    """The caller chose a language, in a flow with `remember_language`: keep it for their next
+    call or text."""
+
+    language: str
+
+
+@dataclass(frozen=True)
 class Log:
     level: Literal["warning", "error"]
     message: str
@@ -92,5 +100,5 @@ class Log:
 
 # What the engine reports beside the actions for Twilio: the web layer keeps, sends, asks
 # (a `fetch`) or logs it.
-Effect = KeepMessage | SendText | Notify | FlipSwitch | FetchRequest | Log
+Effect = KeepMessage | SendText | Notify | FlipSwitch | FetchRequest | KeepLanguage | Log
 Output = act.Action | Effect

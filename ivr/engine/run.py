@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 
 from ivr.engine import actions as act
 from ivr.engine.events import FetchRequest, Output
+from ivr.engine.phrases import ENGLISH, PHRASES, Phrase, phrase
 from ivr.engine.session import Session, Step
-from ivr.flow.model import AskState, FetchState, Flow, RecordState, State
+from ivr.flow.model import AskState, FetchState, Flow, RecordState, State, Text
 from ivr.flow.templates import render
 
-DEFAULT_NO_INPUT = "Sorry, I didn't catch that."
-DEFAULT_NO_MATCH = "Sorry, that isn't one of the options."
-GOODBYE = "Goodbye."
-APOLOGY = "Sorry, something went wrong on our side. Please try again later. Goodbye."
+DEFAULT_NO_INPUT = PHRASES["en"]["no_input"]
+DEFAULT_NO_MATCH = PHRASES["en"]["no_match"]
+GOODBYE = PHRASES["en"]["goodbye"]
+APOLOGY = PHRASES["en"]["apology"]
 _INPUT = {"keys": "dtmf", "speech": "speech", "both": "dtmf speech"}
 
 
@@ -33,8 +34,15 @@ class Run:
     def sms(self) -> bool:
         return self.session.channel == "sms"
 
+    @property
+    def language(self) -> str | None:
+        """The conversation's language: the variable `language`, else the flow's first."""
+        return self.session.vars.get("language") or self.flow.language
+
     def variables(self) -> dict[str, str]:
-        return {**self.flow.vars, **self.session.vars}
+        if "language" in self.session.vars or not self.flow.language:
+            return {**self.flow.vars, **self.session.vars}
+        return {**self.flow.vars, "language": self.flow.language, **self.session.vars}
 
     def text(self, template: str) -> str:
         return render(template, self.variables())
@@ -49,13 +57,35 @@ class Run:
         self.log_path(self.session.state, "end", outcome)
         self.session = self.session.evolve(ended=True, waiting="", outcome=outcome)
 
+    def say(
+        self, text: Text, voice: str | None = None, language: str | None = None, loop: int = 1
+    ) -> act.Say:
+        """`text` in the conversation's language, with the language and voice it is in."""
+        return self._said(*text.pick(self.language), voice, language, loop)
+
+    def _said(
+        self, template: str, written: str | None, voice: str | None, language: str | None, loop: int
+    ) -> act.Say:
+        language = language or written or self.flow.language
+        if voice is None:
+            voice = self.flow.voices.get(language, self.flow.voice) if language else self.flow.voice
+        return act.Say(self.text(template), voice, language, loop)
+
+    def phrase(self, name: Phrase) -> act.Say:
+        """What the engine says by itself, in the conversation's language."""
+        words, language = phrase(name, self.language)
+        if language == ENGLISH and language not in self.flow.voices:
+            return act.Say(words, None, language)  # not read by another language's voice
+        return self.say(Text(words, language))
+
     def prompts(self, state: State) -> tuple[act.Prompt, ...]:
         items: list[act.Prompt] = []
         for p in state.say:
             if p.kind == "say":
-                voice = p.voice or self.flow.voice
-                language = p.language or self.flow.language
-                items.append(act.Say(self.text(p.text), voice, language, p.loop))
+                if p.words is None:
+                    items.append(self._said(p.text, None, p.voice, p.language, p.loop))
+                else:
+                    items.append(self.say(p.words, p.voice, p.language, p.loop))
             elif p.kind == "play":
                 items.append(act.Play(p.text, p.loop))
             else:
@@ -70,9 +100,6 @@ class Run:
         text = " ".join(p.text for p in prompts if isinstance(p, act.Say) and p.text.strip())
         if text:
             self.out.append(act.Message(text))
-
-    def line(self, text: str) -> act.Say:
-        return act.Say(self.text(text), self.flow.voice, self.flow.language)
 
     def wait(self, state: AskState, prompts: tuple[act.Prompt, ...]) -> None:
         seq = self.session.seq + 1
@@ -90,7 +117,7 @@ class Run:
                 timeout=gather.timeout,
                 finish_on_key=gather.finish_on_key,
                 hints=gather.hints if spoken else None,
-                language=self.flow.language if spoken else None,
+                language=self.language if spoken else None,
             )
         )
 

@@ -13,7 +13,7 @@ from ivr.engine import answers
 from ivr.engine.enter import choose, enter
 from ivr.engine.events import Event, KeepMessage
 from ivr.engine.fetching import FetchReply, kept
-from ivr.engine.run import DEFAULT_NO_INPUT, DEFAULT_NO_MATCH, GOODBYE, Run
+from ivr.engine.run import Run
 from ivr.flow.model import AskState, DialState, FetchState, RecordState, State
 
 
@@ -62,26 +62,26 @@ def failed(
     if kind == "no_input":
         count = run.session.no_input + 1
         run.session = run.session.evolve(no_input=count)
-        lines, default = state.no_input, DEFAULT_NO_INPUT
+        lines = state.no_input or run.flow.no_input
     else:
         count = run.session.no_match + 1
         run.session = run.session.evolve(no_match=count)
-        lines, default = state.no_match, DEFAULT_NO_MATCH
+        lines = state.no_match or run.flow.no_match
     run.log_path(state.name, kind, said or None)
     if run.session.failures >= state.attempts:
         if state.fail:
             enter(run, state.fail)
         else:
-            run.speak((run.line(GOODBYE),))
+            run.speak((run.phrase("goodbye"),))
             run.end("failed")
         return
     # Escalating, per the contract: the Nth failure of a kind gets the Nth line, the last repeats.
-    text = lines[min(count, len(lines)) - 1] if lines else default
+    sorry = run.say(lines[min(count, len(lines)) - 1]) if lines else run.phrase(kind)
     if run.sms:
         # A texter gets one reply per text: the apology and the question again together.
-        run.wait(state, (run.line(text), *run.prompts(state)))
+        run.wait(state, (sorry, *run.prompts(state)))
     else:
-        run.out.append(run.line(text))
+        run.out.append(sorry)
         run.wait(state, run.prompts(state))
 
 

@@ -32,6 +32,7 @@ from ivr.flow.model import (
     RedirectState,
     RejectState,
     State,
+    Text,
     kind_of,
 )
 from ivr.flow.yamlload import Document
@@ -44,16 +45,38 @@ def _items(value: Any) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, list) else () if value is None else (value,)
 
 
-def _prompt(item: object) -> Prompt:
-    if isinstance(item, str):
-        return Prompt("say", item)
-    assert isinstance(item, dict)
+def to_text(raw: object, first: str | None) -> Text:
+    """A text as written: a string (in the flow's language `first`), or language -> string."""
+    if not isinstance(raw, dict):
+        return Text("" if raw is None else str(raw))
+    strings = {str(key): str(value) for key, value in raw.items()}
+    language = first if first in strings else next(iter(strings), None)
+    return Text(strings.get(language or "", ""), language, strings)
+
+
+def _lines(raw: object, first: str | None) -> tuple[Text, ...]:
+    return tuple(to_text(item, first) for item in _items(raw))
+
+
+def _prompt(item: object, first: str | None) -> Prompt:
+    if isinstance(item, dict) and "say" not in item and "play" not in item and "pause" not in item:
+        item = {"say": item}  # a mapping of languages, said as one item
+    if not isinstance(item, dict):
+        return _said(to_text(item, first))
     loop = int(item.get("loop", 1))
     if "play" in item:
         return Prompt("play", item["play"], loop=loop)
     if "pause" in item:
         return Prompt("pause", seconds=int(item["pause"]))
-    return Prompt("say", item.get("say", ""), item.get("voice"), item.get("language"), loop)
+    return _said(to_text(item.get("say", ""), first), item.get("voice"), item.get("language"), loop)
+
+
+def _said(
+    words: Text, voice: str | None = None, language: str | None = None, loop: int = 1
+) -> Prompt:
+    # A plain string is the prompt's `text` alone, as it always was.
+    translated = words if words.by_language else None
+    return Prompt("say", words.default, voice, language, loop, words=translated)
 
 
 def _gather(body: dict[str, Any], choices: tuple[Choice, ...]) -> Gather:
@@ -110,7 +133,9 @@ class _Lines(NamedTuple):
     branches: dict[str, dict[str | int, int]]
 
 
-def _ask(body: dict[str, Any], common: dict[str, Any], lines: _Lines) -> AskState:
+def _ask(
+    body: dict[str, Any], common: dict[str, Any], lines: _Lines, first: str | None
+) -> AskState:
     raw = body.get("choices")
     choices = _choices(raw, lines.choices.get(common["name"], {})) if raw is not None else ()
     return AskState(
@@ -119,8 +144,8 @@ def _ask(body: dict[str, Any], common: dict[str, Any], lines: _Lines) -> AskStat
         gather=_gather(body, choices),
         save=str(body["save"]) if "save" in body else None,
         valid=re.compile(body["valid"]) if "valid" in body else None,
-        no_input=_items(body.get("no_input")),
-        no_match=_items(body.get("no_match")),
+        no_input=_lines(body.get("no_input"), first),
+        no_match=_lines(body.get("no_match"), first),
         attempts=int(body.get("attempts", 3)),
         fail=str(body["fail"]) if "fail" in body else None,
     )
@@ -142,10 +167,12 @@ def _branch(doc: Document, body: dict[str, Any], common: dict[str, Any], lines: 
     )
 
 
-def _state(doc: Document, name: str, body: dict[str, Any], lines: _Lines) -> State:
+def _state(
+    doc: Document, name: str, body: dict[str, Any], lines: _Lines, first: str | None
+) -> State:
     common: dict[str, Any] = {"name": name, "line": lines.states.get(name, 0)}
     if "say" in body:
-        common["say"] = tuple(_prompt(item) for item in _items(body["say"]))
+        common["say"] = tuple(_prompt(item, first) for item in _items(body["say"]))
     if "set" in body:
         path = ("states", name, "set")
         common["set"] = tuple((k, doc.text((*path, k), v)) for k, v in body["set"].items())
@@ -153,7 +180,7 @@ def _state(doc: Document, name: str, body: dict[str, Any], lines: _Lines) -> Sta
         common["next"] = str(body["next"])
     match kind_of(body):
         case "ask":
-            return _ask(body, common, lines)
+            return _ask(body, common, lines, first)
         case "record":
             raw = body["record"]
             record = Record(**raw) if isinstance(raw, dict) else Record()
@@ -194,7 +221,13 @@ def build(doc: Document, *, name: str, text: str, path: str) -> Flow:
         doc.lines_in_each(("states",), "choices"),
         doc.lines_in_each(("states",), "branch"),
     )
-    states = {state: _state(doc, state, body, lines) for state, body in data["states"].items()}
+    first = data.get("language")
+    states = {
+        state: _state(doc, state, body, lines, first) for state, body in data["states"].items()
+    }
+    voices: dict[str, str | None] = {first: data.get("voice")} if first else {}
+    for language, settings in (data.get("languages") or {}).items():
+        voices[str(language)] = (settings or {}).get("voice")
     hours = {key: parse_hours(key, raw)[0] for key, raw in (data.get("hours") or {}).items()}
     return Flow(
         name=name,
@@ -211,6 +244,10 @@ def build(doc: Document, *, name: str, text: str, path: str) -> Flow:
         },
         hours={key: value for key, value in hours.items() if value is not None},
         shortcuts=shortcuts,
-        help=data.get("help"),
+        help=to_text(data["help"], first) if data.get("help") is not None else None,
         sms_session_timeout=_seconds((data.get("sms") or {}).get("session_timeout")),
+        voices=voices,
+        remember_language=bool(data.get("remember_language", False)),
+        no_input=_lines(data.get("no_input"), first),
+        no_match=_lines(data.get("no_match"), first),
     )

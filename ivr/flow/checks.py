@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ivr.flow import fetch, reach, templates
+from ivr.flow import fetch, languages, reach, templates
 from ivr.flow.hours import parse_hours
 from ivr.flow.model import ACTIONS, waits
 from ivr.flow.names import BUILT_INS, E164, NUMBERS
@@ -56,6 +56,7 @@ class Checker:
                 self.report("error", ("hours", name, *where), f"hours `{name}`: {message}")
         for name, body in self.states.items():
             self.check_state(name, body, ("states", name))
+        languages.check_languages(self)
         reach.check_loops(self)
         reach.check_reachable(self)
         self.check_templates()
@@ -172,14 +173,11 @@ class Checker:
         for name, body in self.states.items():
             for key, value in map_of(body.get("set")).items():
                 yield ("states", name, "set", key), value
-            for key in ("say", "no_input", "no_match"):
-                value = body.get(key)
-                for i, item in enumerate(value) if isinstance(value, list) else [(-1, value)]:
-                    text = item.get("say") if isinstance(item, dict) else item
-                    if isinstance(text, str) and ("{{" in text or len(text) > SPOKEN_LIMIT):
-                        yield ("states", name, key, *([i] if i >= 0 else [])), text
             for where, text in fetch.texts(body.get("fetch")):
                 yield ("states", name, "fetch", *where), text
+        for path, text in languages.strings(self.doc.data):
+            if path[0] != "help" and ("{{" in text or len(text) > SPOKEN_LIMIT):
+                yield path, text
 
     def check_secrets(self, path: Path, text: object, where: str) -> None:
         for name in templates.secrets(text) if isinstance(text, str) else ():
@@ -196,20 +194,22 @@ class Checker:
             known.update([body["save"]] if isinstance(body.get("save"), str) else [])
             if isinstance(body.get("fetch"), dict):
                 known.update(["fetch_status", *map_of(body["fetch"].get("save"))])
-        help_text = self.doc.data.get("help")
-        if isinstance(help_text, str):
+        for path, help_text in languages.strings(self.doc.data):
+            if path[0] != "help":
+                continue
             # HELP is answered outside any conversation: only the flow's vars and the numbers.
-            outside = {*NUMBERS, *map_of(self.doc.data.get("vars"))}
+            outside = {*NUMBERS, *map_of(self.doc.data.get("vars")), "language"}
             for message in templates.check(help_text, outside):
-                self.report("warning", ("help",), f"{message} (`help`)")
-            self.check_secrets(("help",), help_text, "`help`")
+                self.report("warning", path, f"{message} (`help`)")
+            self.check_secrets(path, help_text, "`help`")
         for path, text in self.texts():
-            where = f"`{path[2]}` of state `{path[1]}`"
-            if path[2] != "fetch":
+            in_state = path[0] == "states"
+            where = f"`{path[2]}` of state `{path[1]}`" if in_state else f"`{path[0]}`"
+            if not in_state or path[2] != "fetch":
                 self.check_secrets(path, text, where)
             for message in templates.check(text, known) if isinstance(text, str) else ():
                 self.report("warning", path, f"{message} ({where})")
-            if isinstance(text, str) and len(text) > SPOKEN_LIMIT and path[2] != "set":
+            if isinstance(text, str) and len(text) > SPOKEN_LIMIT and path[2:3] != ("set",):
                 message = f"a prompt of {len(text):,} characters in {where}: Twilio says at most"
                 self.report("warning", path, f"{message} {SPOKEN_LIMIT:,}; split it")
         for name, body in self.states.items():

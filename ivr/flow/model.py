@@ -17,16 +17,43 @@ from ivr.flow.fetch import Fetch
 Listen = Literal["keys", "speech", "both"]
 
 
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Something a caller hears or reads: one string, or a string per language.
+
+    `default` is what is said when the conversation's language has no string of its own: the
+    plain string, or the mapping's entry for the flow's language. Its language is
+    `default_language` (None: the flow's own).
+    """
+
+    default: str
+    default_language: str | None = None
+    by_language: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def pick(self, language: str | None) -> tuple[str, str | None]:
+        """The template to say in `language`, and the language it is written in."""
+        found = self.by_language.get(language) if language and self.by_language else None
+        if found is None:
+            return self.default, self.default_language
+        return found, language
+
+
+def plain(text: str) -> Text:
+    """A text written as one string, in the flow's language."""
+    return Text(text)
+
+
 @dataclass(frozen=True)
 class Prompt:
     """One item of a `say`: spoken text, an audio file, or a pause."""
 
     kind: Literal["say", "play", "pause"]
-    text: str = ""  # the template for `say`, the URL for `play`
+    text: str = ""  # the template for `say` in the flow's language, the URL for `play`
     voice: str | None = None
     language: str | None = None
     loop: int = 1
     seconds: int = 1  # for `pause`
+    words: Text | None = None  # for `say`: the text in each language (None: `text` alone)
 
 
 @dataclass(frozen=True)
@@ -126,8 +153,8 @@ class AskState(BaseState):
     gather: Gather = Gather()
     save: str | None = None
     valid: re.Pattern[str] | None = None
-    no_input: tuple[str, ...] = ()
-    no_match: tuple[str, ...] = ()
+    no_input: tuple[Text, ...] = ()
+    no_match: tuple[Text, ...] = ()
     attempts: int = 3
     fail: str | None = None
 
@@ -209,5 +236,15 @@ class Flow:
     vars: Mapping[str, str] = field(default_factory=dict)
     hours: Mapping[str, Hours] = field(default_factory=dict)
     shortcuts: tuple[Choice, ...] = ()
-    help: str | None = None
+    help: Text | None = None
     sms_session_timeout: float = 4 * 3600.0  # seconds
+    # Languages: each of the flow's languages (its first one too) with its voice.
+    voices: Mapping[str, str | None] = field(default_factory=dict)
+    remember_language: bool = False
+    no_input: tuple[Text, ...] = ()  # the flow's own defaults for every state
+    no_match: tuple[Text, ...] = ()
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the flow speaks, its first one first."""
+        return tuple(self.voices)

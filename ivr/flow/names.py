@@ -15,5 +15,9 @@ E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 NUMBERS = ("caller", "called", "channel")
 # Written by the engine in every conversation: a variable of the same name would be overwritten.
 RESERVED = (*NUMBERS, "answer")
-# What a template may use without the flow setting it (`media` is set when a picture comes).
-BUILT_INS = (*RESERVED, "media")
+# What a template may use without the flow setting it (`media` is set when a picture comes,
+# `language` is the conversation's language).
+BUILT_INS = (*RESERVED, "media", "language")
+
+# A language code, like en-US, es-MX or fr (the schema's `language_code` says the same).
+LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")

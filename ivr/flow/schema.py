@@ -30,9 +30,11 @@ _EXPECTED: dict[str, str] = {
     "max_length": "a whole number of seconds, like 120",
     "pause": "a whole number of seconds, like 2",
     "loop": "a whole number, like 2",
-    "say": "text, or a list of prompts",
-    "no_input": "text, or a list of lines",
-    "no_match": "text, or a list of lines",
+    "say": "text, a mapping of language to text, or a list of prompts",
+    "no_input": "text, a mapping of language to text, or a list of lines",
+    "no_match": "text, a mapping of language to text, or a list of lines",
+    "help": "text, or a mapping of language to text",
+    "remember_language": "true or false",
     "choices": 'a mapping of answers to states, like `"1, hours": hours`',
     "shortcuts": "a mapping of answers to states, like `operator: front_desk`",
     "dial": 'a number like "+15555550100", a list of numbers, or a mapping with `number`',
@@ -144,7 +146,9 @@ def _keyword(
     if keyword == "minimum":
         return lambda v: not _PYTHON_TYPES["number"](v) or v >= value
     if keyword in ("minProperties", "minItems"):
-        return lambda v: not isinstance(v, (dict, list)) or len(v) >= value
+        # Each counts in its own kind only: a list under `minProperties` is not held to it.
+        sized = dict if keyword == "minProperties" else list
+        return lambda v: not isinstance(v, sized) or len(v) >= value
     if keyword == "required":
         return lambda v: not isinstance(v, dict) or all(k in v for k in value)
     if keyword == "dependentRequired":
@@ -216,6 +220,10 @@ def _expected(error: ValidationError, path: Path) -> str:
     return " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)
 
 
+def _is_language(error: ValidationError) -> bool:
+    return bool(error.validator_value == schema()["$defs"]["language_code"]["pattern"])
+
+
 def _words(error: ValidationError, path: Path, doc: Document) -> str:
     value, rule, rule_value = error.instance, error.validator, error.validator_value
     written = isinstance(value, (int, float, bool))
@@ -235,6 +243,8 @@ def _words(error: ValidationError, path: Path, doc: Document) -> str:
     if rule == "dependentRequired":
         needs = next(k for k, v in rule_value.items() if k in value and v[0] not in value)
         return f"`{needs}` {place(path)} needs `{rule_value[needs][0]}` too"
+    if "propertyNames" in error.schema_path and _is_language(error):
+        return f"`{value}` is not a language code {place(path)}: write one like en-US or es-MX"
     if "propertyNames" in error.schema_path:
         return (
             f"`{value}` can't be a variable name {place(path)}: use letters, digits and `_`, "

@@ -127,6 +127,9 @@ class Sender:
         self.store.keep_flow(flow.name, flow.version, flow.source)
         at = now()
         lookup = conversation_key(from_, to)
+        chosen = self.store.language_of(flow.name, to) if flow.remember_language else ""
+        if chosen in flow.voices:  # the language they chose last time, unless told another
+            variables = {"language": chosen, **variables}
         fresh = new_conversation(flow, from_, to, at, variables)
         session, outputs = engine.step(flow, fresh, engine.Event("start"), at)
         for out in outputs:

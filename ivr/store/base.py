@@ -4,8 +4,8 @@ A store gives atomic per-conversation updates: `update` reads the live session f
 (a CallSid, or the pair of numbers of an SMS conversation), lets the caller compute the next one,
 and writes it, with no other update of that key in between, across threads, workers and hosts.
 A session that has ended or whose time ran out is never live again, but stays in the history
-for the store's `Retention`, and so do messages; opt-outs, switches and flow versions are kept
-for good.
+for the store's `Retention`, and so do messages; opt-outs, switches, the languages callers
+chose and flow versions are kept for good.
 
 The methods the webhooks call have async twins named with an `a` in front: they never block the
 event loop (a network store talks to its server asynchronously; a local one answers at once or
@@ -105,15 +105,26 @@ class SwitchChange:
 
 
 @dataclass(frozen=True)
+class LanguageChoice:
+    """The language a caller chose in a flow, kept for their next call or text to it."""
+
+    flow: str
+    number: str
+    language: str
+    at: float
+
+
+@dataclass(frozen=True)
 class Effects:
     """What an update writes beside the session, in the same atomic step."""
 
     messages: Sequence[MessageRecord] = ()
     outbox: Sequence[Outgoing] = ()
     switches: Sequence[SwitchChange] = ()
+    languages: Sequence[LanguageChoice] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.messages or self.outbox or self.switches)
+        return bool(self.messages or self.outbox or self.switches or self.languages)
 
 
 # What an update's result asks to write beside the session.
@@ -163,6 +174,12 @@ class Store(Protocol):
         ...
 
     async def aopted_out(self, number: str, ours: str = "") -> bool: ...
+
+    def language_of(self, flow: str, number: str) -> str:
+        """The language `number` chose last in `flow` ("" when none): kept for good."""
+        ...
+
+    async def alanguage_of(self, flow: str, number: str) -> str: ...
 
     def keep_flow(self, name: str, version: str, source: str) -> None: ...
 

@@ -41,6 +41,7 @@ class MemoryStore(MemoryQueries):
         self._switch_changes: list[SwitchChange] = []
         self._opt_out_times: dict[tuple[str, str], float] = {}
         self._handled: dict[int, Handled] = {}
+        self._languages: dict[tuple[str, str], str] = {}  # (flow, number) -> language
 
     def _live_session(self, lookup: str) -> Session | None:
         entry = self._live.get(lookup)
@@ -61,6 +62,8 @@ class MemoryStore(MemoryQueries):
                 for item in done.outbox:
                     self._outbox.append(replace(item, id=len(self._outbox) + 1))
                 self._switch_changes.extend(done.switches)
+                for choice in done.languages:
+                    self._languages[(choice.flow, choice.number)] = choice.language
             if after is not None:
                 now = time.time()
                 keep = self.retention.history
@@ -150,6 +153,13 @@ class MemoryStore(MemoryQueries):
 
     async def aopted_out(self, number: str, ours: str = "") -> bool:
         return self.opted_out(number, ours)
+
+    def language_of(self, flow: str, number: str) -> str:
+        with self._lock:
+            return self._languages.get((flow, number), "")
+
+    async def alanguage_of(self, flow: str, number: str) -> str:
+        return self.language_of(flow, number)
 
     def keep_flow(self, name: str, version: str, source: str) -> None:
         with self._lock:

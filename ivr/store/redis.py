@@ -5,8 +5,7 @@ serves the webhooks, through a bounded pool of connections; `redis_layout` says 
 are kept. An update takes two round trips: read the conversation, compute, then a script that
 writes it only if no one else wrote it in between (else read again and compute again). A
 command that doesn't reach Redis is tried once more; then `StoreError`, which the webhooks
-answer with the channel's apology. The blocking methods, for the command line and tools, run
-the same code on an event loop of their own, in a thread.
+answer with the channel's apology. Blocking methods run the same code on a loop of their own.
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ from ivr.store.base import (
     T,
 )
 from ivr.store.blocking import Blocking
+from ivr.store.redis_languages import RedisLanguages
 from ivr.store.redis_outbox import OUTBOX_ID, RedisOutbox, queue_effects
 from ivr.store.redis_queries import RedisQueries
 from ivr.store.redis_write import Commands, Write
@@ -53,7 +53,7 @@ RETRY_PAUSE = 0.25  # before the one more try: a restart or a failover may be ov
 PRUNE_BATCH = 500
 
 
-class RedisStore(Blocking, RedisOutbox, RedisQueries):
+class RedisStore(Blocking, RedisOutbox, RedisQueries, RedisLanguages):
     def __init__(self, url: str, retention: Retention | None = None) -> None:
         self.url = url
         self.retention = retention or Retention()

@@ -14,7 +14,8 @@ keeps them in one slot and the script may touch them together:
   `ivr:msgconv:{CONVERSATION}` name the message of a recording and of a conversation.
 - `ivr:optout:{NUMBER}`: a hash of our numbers to `1` or `0`, and `ivr:optout_at:{NUMBER}`
   to when; `ivr:handled`: messages marked handled; `ivr:flows`: the flow versions;
-  the outbox and the switches (see `redis_outbox`). None of these ever expires.
+  the outbox and the switches (see `redis_outbox`); `ivr:lang:{NUMBER}`: a hash of flows to
+  the language that number chose last in each. None of these ever expires.
 
 Entries of the sorted sets whose conversation or message has expired are trimmed by `prune`.
 """
@@ -84,6 +85,10 @@ def opt_out(number: str) -> str:
 
 def opt_out_times(number: str) -> str:
     return f"{PREFIX}optout_at:{tag(number)}"
+
+
+def language(number: str) -> str:
+    return f"{PREFIX}lang:{tag(number)}"
 
 
 def live_session(fields: list[str | None], now: float) -> Session | None:

@@ -17,6 +17,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from ivr.store.base import Effects, Outgoing, SwitchChange
+from ivr.store.redis_layout import language
 
 PREFIX = "ivr:"
 DUE = f"{PREFIX}outbox:due"
@@ -72,6 +73,8 @@ def queue_effects(pipe: Any, effects: Effects, ids: Iterable[int]) -> None:
             pipe.sadd(f"{PREFIX}outbox_notes:{item.conversation}", ident)
     for change in effects.switches:
         queue_switch(pipe, change)
+    for choice in effects.languages:
+        pipe.hset(language(choice.number), choice.flow, choice.language)
 
 
 def queue_switch(pipe: Any, change: SwitchChange) -> None:

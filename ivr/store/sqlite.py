@@ -264,6 +264,9 @@ class SQLiteStore(SQLiteQueries, InThread):
             )
         return bool(row and row[0])
 
+    def language_of(self, flow: str, number: str) -> str:
+        return outbox.language_of(self._conn(), flow, number)
+
     def keep_flow(self, name: str, version: str, source: str) -> None:
         self._conn().execute(
             "INSERT OR IGNORE INTO flow_versions (version, name, source, at) VALUES (?, ?, ?, ?)",

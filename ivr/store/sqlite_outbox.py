@@ -1,4 +1,4 @@
-"""The SQLite store's outbox and switches: tables, and the statements on them.
+"""The SQLite store's outbox, switches and callers' languages: tables, and their statements.
 
 A claim is one `BEGIN IMMEDIATE` transaction that picks due items and moves their `due` past
 the lease with a fresh claim token, so two workers (or two hosts on one file) never take the
@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS switch_changes (
     id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "on" INTEGER NOT NULL,
     at REAL NOT NULL, by TEXT NOT NULL, until REAL);
 CREATE INDEX IF NOT EXISTS switch_changes_name ON switch_changes (name, id);
+CREATE TABLE IF NOT EXISTS languages (
+    flow TEXT NOT NULL, number TEXT NOT NULL, language TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (flow, number));
 """
 
 _COLUMNS = [f.name for f in fields(Outgoing) if f.name != "id"]
@@ -52,6 +55,19 @@ def write_effects(conn: sqlite3.Connection, effects: Effects) -> None:
         )
     for change in effects.switches:
         add_switch(conn, change)
+    for choice in effects.languages:
+        conn.execute(
+            "INSERT INTO languages (flow, number, language, at) VALUES (?, ?, ?, ?) ON CONFLICT "
+            "(flow, number) DO UPDATE SET language = excluded.language, at = excluded.at",
+            (choice.flow, choice.number, choice.language, choice.at),
+        )
+
+
+def language_of(conn: sqlite3.Connection, flow: str, number: str) -> str:
+    row = conn.execute(
+        "SELECT language FROM languages WHERE flow = ? AND number = ?", (flow, number)
+    ).fetchone()
+    return str(row[0]) if row else ""
 
 
 def claim(conn: sqlite3.Connection, now: float, lease: float, limit: int) -> list[Outgoing]:

@@ -67,6 +67,9 @@ class InThread:
     def prune_batch(self, now: float) -> int:
         raise NotImplementedError
 
+    def language_of(self, flow: str, number: str) -> str:
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -91,6 +94,9 @@ class InThread:
 
     async def aopted_out(self, number: str, ours: str = "") -> bool:
         return await in_thread(self.opted_out, number, ours)
+
+    async def alanguage_of(self, flow: str, number: str) -> str:
+        return await asyncio.to_thread(self.language_of, flow, number)
 
     async def prune(self) -> int:
         return await in_thread(self.prune_batch, time.time())

@@ -8,6 +8,7 @@ style: answers and `next` are plain arrows, `branch` conditions thick, `if_no_an
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -120,8 +121,18 @@ def unreachable(flow: Flow) -> list[str]:
     return [name for name in flow.states if name not in reached]
 
 
-def _label(state: State) -> tuple[str, str]:
-    spoken = next((p.text for p in state.say if p.kind == "say"), "")
+def _label(state: State, language: str | None = None) -> tuple[str, str]:
+    # One language per picture: a prompt of its own in that language first, else the first
+    # prompt's text in it (or in the flow's language, where it has none).
+    says = [p for p in state.say if p.kind == "say"]
+    own = [p for p in says if language and p.language == language]
+    first_said = (own or says)[0] if says else None
+    if first_said is None:
+        spoken = ""
+    elif first_said.words is not None:
+        spoken = first_said.words.pick(language)[0]
+    else:
+        spoken = first_said.text
     words = spoken.split()
     first = " ".join(words[:PROMPT_WORDS]) + (" …" if len(words) > PROMPT_WORDS else "")
     return state.name, first
@@ -149,14 +160,16 @@ def _ids(flow: Flow) -> dict[str, str]:
     return ids | {BEGIN: BEGIN, FINISH: FINISH, ANYWHERE: ANYWHERE}
 
 
-def mermaid(flow: Flow, notes: Mapping[str, str] | None = None) -> str:
-    """A Mermaid `flowchart TD` of the flow; `notes` adds a line under some states' names."""
+def mermaid(flow: Flow, notes: Mapping[str, str] | None = None, language: str | None = None) -> str:
+    """A Mermaid `flowchart TD` of the flow; `notes` adds a line under some states' names.
+
+    Prompts are shown in `language` (default: the flow's first language)."""
     ids = _ids(flow)
     notes = notes or {}
     all_edges = edges(flow)
     lines = ["flowchart TD", f'    {BEGIN}(("start"))']
     for state in flow.states.values():
-        name, prompt = (mermaid_text(part) for part in _label(state))
+        name, prompt = (mermaid_text(part) for part in _label(state, language))
         label = f"<b>{name}</b>" + (f"<br/>{prompt}" if prompt else "")
         if state.name in notes:
             label += f"<br/><i>{mermaid_text(notes[state.name])}</i>"
@@ -183,8 +196,8 @@ def dot_text(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def dot(flow: Flow) -> str:
-    """A Graphviz digraph of the flow."""
+def dot(flow: Flow, notes: Mapping[str, str] | None = None, language: str | None = None) -> str:
+    """A Graphviz digraph of the flow, its prompts in `language` (default: the flow's first)."""
     ids = _ids(flow)
     lost = set(unreachable(flow))
     all_edges = edges(flow)
@@ -198,7 +211,7 @@ def dot(flow: Flow) -> str:
     if flow.shortcuts:
         lines.append(f'    {ANYWHERE} [shape=parallelogram, label="shortcuts, from any wait"];')
     for state in flow.states.values():
-        name, prompt = _label(state)
+        name, prompt = _label(state, language)
         attrs = [f"label={dot_text(name + (chr(10) + prompt if prompt else ''))}"]
         if isinstance(state, BranchState):
             attrs.append("shape=diamond")
@@ -215,10 +228,18 @@ def dot(flow: Flow) -> str:
     return "\n".join(lines)
 
 
-def graph(flow: str, *, flows_dir: str, fmt: str) -> int:
-    """Print `flow` as a Mermaid flowchart (`fmt` "mermaid") or a Graphviz digraph ("dot")."""
+def graph(flow: str, *, flows_dir: str, fmt: str, language: str | None = None) -> int:
+    """Print `flow` as a Mermaid flowchart (`fmt` "mermaid") or a Graphviz digraph ("dot"),
+    its prompts in `language` (one of the flow's; default its first)."""
     flows = load_one(flows_dir, flow)
     if flows is None:
         return 1
-    print((dot if fmt == "dot" else mermaid)(flows[flow]))
+    found = flows[flow]
+    if language is not None and language not in found.languages:
+        spoken = ", ".join(found.languages) or "only its own (no `language` given)"
+        print(
+            f"error: flow {flow!r} doesn't speak {language!r} (it speaks {spoken})", file=sys.stderr
+        )
+        return 1
+    print((dot if fmt == "dot" else mermaid)(found, None, language))
     return 0

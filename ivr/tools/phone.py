@@ -75,6 +75,8 @@ class Call(Line):
         self.outbound = outbound  # we called `caller` from `called`, as `ivr call` does
         self.sid = new_sid("CA")
         self.heard: list[str] = []  # what the caller heard since their last move
+        # The language and voice of each item heard (empty for audio, pauses and beeps).
+        self.accents: list[tuple[str, str]] = []
         self.notes: list[str] = []  # what Twilio did that the caller can't hear
         self.ended = False
         self.status = "ringing"
@@ -190,7 +192,7 @@ class Call(Line):
 
     # -- what Twilio does ------------------------------------------------------------------
     def _begin(self) -> None:
-        self.heard, self.notes, self._hops = [], [], 0
+        self.heard, self.accents, self.notes, self._hops = [], [], [], 0
 
     def _expect(self, kind: str, move: str) -> _Wait:
         if self.ended or self._wait is None:
@@ -260,11 +262,13 @@ class Call(Line):
             elif verb.tag == "Record":
                 if verb.get("playBeep", "true") != "false":
                     self.heard.append("[beep]")
+                    self.accents.append(("", ""))
                 self._wait = _Wait("record", verb, rest)
                 return
             elif verb.tag == "Dial":
                 numbers = [n.text or "" for n in verb] or [verb.text or ""]
                 self.heard.append(f"[ringing {', '.join(x.strip() for x in numbers)}]")
+                self.accents.append(("", ""))
                 self._wait = _Wait("dial", verb, rest)
                 return
             elif verb.tag == "Redirect":
@@ -284,7 +288,10 @@ class Call(Line):
         text = " ".join((verb.text or "").split())
         if verb.tag == "Say":
             self.heard.append(text)
-        elif verb.tag == "Play":
+            self.accents.append((verb.get("language", ""), verb.get("voice", "")))
+            return
+        self.accents.append(("", ""))
+        if verb.tag == "Play":
             self.heard.append(f"[audio {text}]")
         elif verb.tag == "Pause":
             self.heard.append(f"[pause {verb.get('length', '1')} s]")

@@ -165,13 +165,22 @@ def _play(call: Call, move: str) -> bool:
 class _Screen:
     """What the terminal shows after each turn: what was heard, the state, what changed."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, flow: Flow) -> None:
         self.sandbox = sandbox
         self.shown: dict[str, str] = {}
+        # A flow of several languages shows the language and voice of every prompt; any other
+        # only those said in another than its own.
+        self.usual = None if len(flow.languages) > 1 else (flow.language or "", flow.voice or "")
+
+    def accent(self, line: Call | Texting, index: int) -> str:
+        accents = line.accents if isinstance(line, Call) else []
+        if index >= len(accents) or accents[index] in (("", ""), self.usual):
+            return ""
+        return "   [" + ", ".join(part for part in accents[index] if part) + "]"
 
     def turn(self, line: Call | Texting, heard: list[str], notes: list[str]) -> None:
-        for text in heard:
-            print(f"  {text}")
+        for index, text in enumerate(heard):
+            print(f"  {text}{self.accent(line, index)}")
         if isinstance(line, Texting) and not heard:
             print("  (no reply)")
         for note in notes:
@@ -195,7 +204,7 @@ class _Screen:
 def _call(sandbox: Sandbox, flow: Flow, caller: str, called: str, moves: Iterator[str]) -> int:
     print(f"Calling {flow.name} from {caller} to {called}. Moves: {MOVES}.")
     call = sandbox.call(flow.name, caller, called)
-    screen = _Screen(sandbox)
+    screen = _Screen(sandbox, flow)
     call.start()
     screen.turn(call, call.heard, call.notes)
     while not call.ended:
@@ -221,7 +230,7 @@ def _call(sandbox: Sandbox, flow: Flow, caller: str, called: str, moves: Iterato
 def _text(sandbox: Sandbox, flow: Flow, caller: str, called: str, moves: Iterator[str]) -> int:
     print(f"Texting {flow.name} from {caller} to {called}. Each line is a text.")
     texting = sandbox.texting(flow.name, caller, called)
-    screen = _Screen(sandbox)
+    screen = _Screen(sandbox, flow)
     for move in moves:
         if move.strip():
             screen.turn(texting, texting.send(move), [])

@@ -15,7 +15,7 @@ from dataclasses import replace
 from ivr.engine import machine as engine
 from ivr.engine.session import Session
 from ivr.flow.model import Flow
-from ivr.store.base import Effects, MessageRecord, Outgoing, SwitchChange
+from ivr.store.base import Effects, LanguageChoice, MessageRecord, Outgoing, SwitchChange
 
 TRANSCRIPTION_WAIT = 120.0  # seconds a note waits for the recording's transcription
 
@@ -45,6 +45,7 @@ def effects_of(
     messages: list[MessageRecord] = []
     outbox: list[Outgoing] = []
     switches: list[SwitchChange] = []
+    languages: list[LanguageChoice] = []
     for out in outputs:
         if isinstance(out, engine.KeepMessage):
             messages.append(
@@ -79,7 +80,9 @@ def effects_of(
             outbox += notes(session, out, messages[-1], flow, at)
         elif isinstance(out, engine.FlipSwitch):
             switches.append(SwitchChange(out.name, out.on, at, who(session)))
-    return Effects(messages, outbox, switches)
+        elif isinstance(out, engine.KeepLanguage) and session.caller:
+            languages.append(LanguageChoice(session.flow, session.caller, out.language, at))
+    return Effects(messages, outbox, switches, languages)
 
 
 def notes(

@@ -16,11 +16,21 @@ from starlette.responses import Response
 from ivr.engine import machine as engine
 from ivr.engine.answers import normalize
 from ivr.engine.session import Session, conversation_key, new_conversation
+from ivr.flow.model import Flow
 from ivr.flow.templates import render as render_template
 from ivr.store.queries import Filters
 from ivr.web import fetching
 from ivr.web import twiml as render
-from ivr.web.webhook import Hook, StepResult, advance, current_flow, now, run_step, webhook
+from ivr.web.webhook import (
+    Hook,
+    StepResult,
+    advance,
+    current_flow,
+    now,
+    remembered,
+    run_step,
+    webhook,
+)
 
 log = logging.getLogger("ivr.web.sms")
 
@@ -71,8 +81,11 @@ async def _incoming(hook: Hook) -> Response:
         log.info("%s opted back in to texts from %s", theirs, ours)
         return twiml([])
     if word in HELP_WORDS:
+        language = await _language(hook, flow, lookup, theirs)
         numbers = {"caller": theirs, "called": ours, "channel": "sms"}
-        return twiml([render_template(flow.help or DEFAULT_HELP, {**flow.vars, **numbers})])
+        said = flow.help.pick(language)[0] if flow.help else DEFAULT_HELP
+        variables = {**flow.vars, **numbers, "language": language or ""}
+        return twiml([render_template(said, variables)])
     if opted_out:
         # Twilio refuses to text a number that opted out; answering would only fail.
         log.info("ignored a text from %s, who opted out of %s", theirs, ours)
@@ -82,6 +95,7 @@ async def _incoming(hook: Hook) -> Response:
     replayed: list[str] = []  # the answer given before, when this text is a retry
     checked = not sid  # whether a retry of the text that ended the last conversation was ruled out
     unchecked: list[bool] = []  # the text would start a conversation, and `checked` is False
+    chosen = await remembered(hook, flow, theirs)
 
     def on_text(before: Session | None) -> StepResult:
         replayed.clear()
@@ -93,7 +107,7 @@ async def _incoming(hook: Hook) -> Response:
             unchecked.append(True)
             return None, [], None  # first: was this the text that ended the last one?
         if before is None:
-            session = new_conversation(flow, ours, theirs, now())
+            session = new_conversation(flow, ours, theirs, now(), chosen)
             event = engine.Event("start", text=body, input="text", media=media)
         else:
             kind: Literal["record", "answer"] = "record" if before.waiting == "record" else "answer"
@@ -134,6 +148,15 @@ async def _ended(hook: Hook, flow: str, ours: str, theirs: str) -> Session | Non
     )
     mine = [s for s in found if s.called == ours]
     return mine[0] if mine and mine[0].ended else None
+
+
+async def _language(hook: Hook, flow: Flow, lookup: str, theirs: str) -> str | None:
+    """The language to answer HELP in: the conversation's, else the one remembered, else the
+    flow's first."""
+    live = await hook.services.store.aload(lookup)
+    if live is not None and live.vars.get("language"):
+        return live.vars["language"]
+    return (await remembered(hook, flow, theirs)).get("language") or flow.language
 
 
 def apology() -> Response:

@@ -26,6 +26,7 @@ from ivr.web.webhook import (
     base_url,
     current_flow,
     now,
+    remembered,
     run_step,
     webhook,
 )
@@ -58,13 +59,14 @@ async def _incoming(hook: Hook) -> Response:
     caller, called = str(hook.form.get("From") or ""), str(hook.form.get("To") or "")
     if str(hook.form.get("Direction") or "").startswith("outbound"):
         caller, called = called, caller  # for a call we placed, the person is the one we called
+    chosen = await remembered(hook, flow, caller)
 
     def start(before: Session | None) -> StepResult:
         if before is not None and before.state:  # Twilio asked twice: say the same again
             return run_step(registry, before, engine.Event("repeat"))
         # A call placed by `ivr call` or the API finds its variables saved under its CallSid.
         preset, version = (before.vars, before.version) if before else ({}, None)
-        session = new_call(flow, sid, caller, called, preset, version=version)
+        session = new_call(flow, sid, caller, called, {**chosen, **preset}, version=version)
         return run_step(registry, session, engine.Event("start"))
 
     outcome = await advance(hook, sid, hook.services.settings.voice_session_ttl, start)

@@ -191,6 +191,15 @@ async def advance(hook: Hook, lookup: str, ttl: float, fn: StepFn) -> Outcome:
     return outcome
 
 
+async def remembered(hook: Hook, flow: Flow, number: str) -> dict[str, str]:
+    """The variables a new conversation of `number` starts with: the language they chose last
+    time in this flow, when it remembers languages and still speaks that one."""
+    if not flow.remember_language or not number:
+        return {}
+    language = await hook.services.store.alanguage_of(flow.name, number)
+    return {"language": language} if language in flow.voices else {}
+
+
 def run_step(registry: FlowRegistry, session: Session, event: engine.Event) -> StepResult:
     """One engine step on the flow version the conversation started on."""
     flow = registry.version(session.flow, session.version)

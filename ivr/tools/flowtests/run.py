@@ -129,6 +129,12 @@ class _Runner:
                     got = f'{name} = "{have}"' if have else f"{name} is not set"
                     return Failure(step, expect, f"but {got}")
             return None
+        if step.kind == "language":
+            vars_ = session.vars if session else {}
+            have = vars_.get("language") or self.flow.language or ""
+            if have == step.text:
+                return None
+            return Failure(step, f"the language `{step.text}`", f"but it is `{have or 'unset'}`")
         ended = self.call.ended if self.call else bool(session and session.ended)
         if step.kind == "ended":
             if ended == step.flag:

@@ -2,7 +2,8 @@
 
 A test file names its flow and lists tests; each test is a list of steps, one key each: the
 caller's moves (`press`, `say`, `silence`, `record`, `dial`, `hangup`, or `text` on SMS) and
-checks (`hear`, `hear_exact`, `not_hear`, `hear_nothing`, `state`, `var`, `ended`, `outcome`).
+checks (`hear`, `hear_exact`, `not_hear`, `hear_nothing`, `state`, `var`, `language`, `ended`,
+`outcome`).
 Every step keeps its line, so a failure points at it.
 """
 
@@ -26,7 +27,17 @@ from ivr.tools.wire import DEFAULT_CALLED, DEFAULT_CALLER
 Channel = Literal["voice", "sms"]
 Path = tuple[str | int, ...]  # where a value is in the file: keys and list indexes
 VOICE_MOVES = ("press", "say", "silence", "record", "dial", "hangup")
-CHECKS = ("hear", "hear_exact", "not_hear", "hear_nothing", "state", "var", "ended", "outcome")
+CHECKS = (
+    "hear",
+    "hear_exact",
+    "not_hear",
+    "hear_nothing",
+    "state",
+    "var",
+    "language",
+    "ended",
+    "outcome",
+)
 STEPS = (*VOICE_MOVES, "text", *CHECKS)
 FILE_KEYS = ("flow", "channel", "from", "to", "at", "vars", "replies", "tests")
 TEST_KEYS = ("name", "channel", "from", "to", "at", "vars", "replies", "steps")
@@ -214,6 +225,9 @@ class _Reader:
         if kind == "state" and self.flow and text not in self.flow.states:
             hint = suggest(text, self.flow.states, "use")
             return self.bad(where, f"flow `{self.flow.name}` has no state `{text}`: {hint}")
+        if kind == "language" and self.flow and text not in self.flow.languages:
+            hint = suggest(text, self.flow.languages, "its languages are")
+            return self.bad(where, f"flow `{self.flow.name}` doesn't speak `{text}`: {hint}")
         return Step(kind, line, text=text)
 
     def record(self, where: Path, value: object, line: int) -> Step | None:

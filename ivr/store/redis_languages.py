@@ -1,0 +1,31 @@
+"""The languages callers chose, in Redis: one hash per number, of flows to languages.
+
+Written with the session that chose it (see `redis_outbox.queue_effects`), read when the
+number calls or texts the flow again; kept for good, like opt-outs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from ivr.store import redis_layout as at
+
+R = TypeVar("R")
+
+
+class RedisLanguages:
+    """The language methods of `RedisStore`."""
+
+    async def _do(self, command: Callable[[Any], Awaitable[Any]], retry: bool = True) -> Any:
+        raise NotImplementedError
+
+    def _run(self, work: Coroutine[Any, Any, R]) -> R:
+        raise NotImplementedError
+
+    async def alanguage_of(self, flow: str, number: str) -> str:
+        found = await self._do(lambda r: r.hget(at.language(number), flow))
+        return str(found or "")
+
+    def language_of(self, flow: str, number: str) -> str:
+        return self._run(self.alanguage_of(flow, number))
