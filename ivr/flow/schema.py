@@ -215,6 +215,8 @@ def _expected(error: ValidationError, path: Path) -> str:
         return "the name of a state"
     if key in _EXPECTED:
         return _EXPECTED[key]
+    if len(path) > 1 and path[-2] in ("no_input", "no_match") and isinstance(path[-1], int):
+        return "text, or a mapping of language to text"
     kind = error.validator_value if error.validator == "type" else "string"
     kinds = [kind] if isinstance(kind, str) else list(kind)
     return " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)
