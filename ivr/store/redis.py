@@ -66,11 +66,9 @@ class RedisStore(Blocking, RedisOutbox, RedisQueries, RedisLanguages):
         self._prune_from = 0
         # The outbox and switches, read and written by delivery and the command line from
         # threads, go through a blocking client of their own.
-        self._redis = redis.Redis(
-            connection_pool=redis.BlockingConnectionPool.from_url(
-                url, max_connections=8, timeout=POOL_WAIT, decode_responses=True
-            )
-        )
+        self._redis = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+            url, max_connections=8, timeout=POOL_WAIT, decode_responses=True,
+            socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT))  # fmt: skip
 
     # Connections belong to the event loop that opened them: each loop gets its own client.
     def _client(self) -> Redis:
