@@ -5,6 +5,7 @@ real app, and over HTTP against `ivr serve`."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -259,3 +260,32 @@ def test_serve_warns_of_a_secret_it_has_no_value_for(flows: Path, tmp_path: Path
     finally:
         server.proc.terminate()
         server.proc.wait(10)
+
+
+def test_trying_a_flow_in_the_console_asks_with_the_server_s_secrets(
+    flows: Path, tmp_path: Path, service: fetch_service.Service
+) -> None:
+    from test_console import PASSWORD, log_in, page_token
+
+    from ivr.console.app import mount_console
+
+    settings = Settings(
+        flows_dir=str(flows),
+        store=f"sqlite:///{tmp_path}/console.sqlite3",
+        auth_token=TOKEN,
+        console_password=PASSWORD,
+        secrets={"CLINIC_API": SECRET},
+    )
+    with TestClient(mount_console(create_app(settings), settings)) as console:
+        log_in(console)
+        token = page_token(console, "/console/try/clinic_lookup")
+        started = console.post(
+            "/console/try/clinic_lookup/start", data={"csrf": token, "channel": "sms"}
+        )
+        line = re.search(r'name="line" value="([^"]+)"', started.text)
+        assert line, started.text
+        form = {"csrf": token, "line": line.group(1), "move": "text"}
+        console.post("/console/try/clinic_lookup/move", data={**form, "value": "hi"})
+        shown = console.post("/console/try/clinic_lookup/move", data={**form, "value": "1234"})
+    assert "Tuesday at 3 PM with Doctor Rivera" in shown.text
+    assert service.received[-1].headers["authorization"] == f"Bearer {SECRET}"
