@@ -144,10 +144,24 @@ def test_idle_half_sent_requests_never_stop_health_or_webhooks(
         late.sendall(b"GET /health HTTP/1.1\r\n")
         assert late.recv(100) == b""
         late.close()
+        # Nor does a head that never ends: it is cut off at 64 KiB, long before its time is up.
+        endless = socket.create_connection(("127.0.0.1", port), timeout=1)
+        assert _closed_after(endless, b"GET /health HTTP/1.1\r\nX-Long: " + b"a" * 100_000)
     finally:
         for s in held:
             s.close()
     assert "at most 924 connections, not 1000" in log.read_text()
+
+
+def _closed_after(conn: socket.socket, data: bytes) -> bool:
+    # The server may close while this is still sending: a reset is as closed as an EOF.
+    try:
+        conn.sendall(data)
+        return conn.recv(100) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    finally:
+        conn.close()
 
 
 def test_logs_have_times_a_banner_and_json_and_access_lines(

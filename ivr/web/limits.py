@@ -7,6 +7,7 @@ of those take every file descriptor a process may open, and then nothing is answ
 
 - a request must arrive whole within `header_timeout` seconds of the connection opening (or of
   the response before it), else the connection is closed;
+- a request's head (its line and headers) may take up to `MAX_HEAD` bytes;
 - at `max_connections` (or below the process's file limit), a new connection makes room by
   closing the one that has waited longest without sending a whole request; only when every
   connection has a request in flight is the newcomer closed instead.
@@ -27,6 +28,8 @@ from ivr.settings import Settings
 log = logging.getLogger("ivr.connections")
 # File descriptors kept free of connections: the store, logs, flow files, outgoing requests.
 RESERVED_FDS = 100
+# A request line and headers, in bytes: Twilio's are under 2 KiB.
+MAX_HEAD = 64 * 1024
 
 
 @dataclass
@@ -67,6 +70,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     _waiting: asyncio.TimerHandle | None = None
     _since = 0.0
+    _head: int | None = 0  # bytes of the request's head so far; None once it is whole
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         full = len(self.connections) >= _limits.max_connections
@@ -80,6 +84,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._head is not None:
+            self._head += len(data)
+            if self._head > MAX_HEAD:
+                log.warning("closed a connection whose request head went over %d bytes", MAX_HEAD)
+                self._close()
+
+    def on_headers_complete(self) -> None:
+        self._head = None
+        super().on_headers_complete()
+
     def on_message_complete(self) -> None:
         self._disarm()
         super().on_message_complete()
@@ -91,6 +107,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _arm(self) -> None:
         self._disarm()
+        self._head = 0
         self._since = self.loop.time()
         self._waiting = self.loop.call_later(_limits.header_timeout, self._close)
 
