@@ -23,7 +23,7 @@ from ivr.outbound.rest import Refused, make_client
 from ivr.settings import Settings
 from ivr.store import Retention, Store, open_store
 from ivr.store.retention import keep_pruning
-from ivr.web import api, fetching, sms, switches, voice
+from ivr.web import api, fetching, metrics, sms, switches, voice
 from ivr.web.health import health
 from ivr.web.registry import FlowRegistry
 from ivr.web.signature import SignatureCheck
@@ -116,15 +116,26 @@ def create_app(
         clock=clock,
         twilio=twilio_client if twilio_client is not None else _rest_client(settings),
     )
+    routes.append(
+        Route(
+            "/metrics",
+            metrics.endpoint(settings.metrics_token, svc.metrics, store),
+            methods=["GET"],
+        )
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(keep_pruning(store))]
         if svc.delivery:
             tasks.append(asyncio.create_task(svc.delivery.run()))
+        port = settings.metrics_port
+        stop_metrics = metrics.serve_port(port, settings.host, svc.metrics, store) if port else None
         try:
             yield
         finally:
+            if stop_metrics:
+                await asyncio.to_thread(stop_metrics)
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -135,6 +146,7 @@ def create_app(
     app = Starlette(
         routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan
     )
+    app.add_middleware(metrics.CountWebhooks, metrics=svc.metrics, known=svc.registry.has)
     app.state.services = svc
     return app
 

@@ -43,5 +43,6 @@ async def health(request: Request) -> Response:
     }
     ready = request.url.path.endswith("/ready") or "ready" in request.query_params
     if problem is not None:
+        svc.metrics.store_errors.inc()
         log.error("health check: the store can't be reached: %s", problem)
     return JSONResponse(body, status_code=503 if ready and problem else 200)

@@ -52,6 +52,10 @@ class FlowRegistry:
     def names(self) -> list[str]:
         return sorted(self._current)
 
+    def has(self, name: str) -> bool:
+        """Whether `name` is a flow served now (without looking at the folder)."""
+        return name in self._current
+
     def current(self, name: str) -> Flow | None:
         """The version new conversations of `name` start on (None: no such flow)."""
         flow = self._current.get(name)

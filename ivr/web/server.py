@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import sqlite3
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 
 import uvicorn
 from starlette.applications import Starlette
@@ -17,6 +20,7 @@ from ivr.store import StoreError, open_store
 from ivr.web import limits
 from ivr.web.app import FlowErrors, MissingToken, create_app, preflight
 from ivr.web.logs import banner, configure_logging
+from ivr.web.metrics import MULTIPROCESS
 
 log = logging.getLogger("ivr")
 
@@ -75,6 +79,28 @@ def serve(settings: Settings, factory: str = "ivr.web.server:app_factory") -> in
         log.info("%s", line)
     # Workers are separate processes: they get the settings whole, through the environment.
     os.environ[WORKER_VARIABLE] = settings.to_json()
+    with _shared_metrics(settings.workers):
+        _run(settings, factory)
+    return 0
+
+
+@contextlib.contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    # Several workers count in files of one folder, which any worker's scrape adds up
+    # (prometheus-client's multiprocess mode); a folder given is the operator's to empty.
+    if workers < 2 or os.environ.get(MULTIPROCESS):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="ivr-metrics-")
+    os.environ[MULTIPROCESS] = folder
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(settings: Settings, factory: str) -> None:
     uvicorn.run(
         factory,
         factory=True,
@@ -89,6 +115,4 @@ def serve(settings: Settings, factory: str = "ivr.web.server:app_factory") -> in
         # In-flight requests a worker takes before answering 503; connections are bounded
         # by the protocol (`limits`), so this only ever counts requests.
         limit_concurrency=settings.max_connections + 1,
-        h11_max_incomplete_event_size=64 * 1024,
     )
-    return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -28,13 +29,16 @@ from ivr.flow.model import Flow
 from ivr.outbound.delivery import Delivery
 from ivr.outbound.fetch import Sender, send
 from ivr.settings import Settings
-from ivr.store.base import Effects, Store
+from ivr.store.base import Effects, Store, StoreError
 from ivr.web.effects import effects_of
 from ivr.web.forms import signed_form
+from ivr.web.metrics import Metrics
 from ivr.web.registry import FlowRegistry
 from ivr.web.signature import SignatureCheck
 
 log = logging.getLogger("ivr.webhooks")
+# What a store that went away raises: its own error, the database's, or the file system's.
+STORE_ERRORS = (StoreError, sqlite3.Error, OSError)
 
 
 @dataclass
@@ -53,6 +57,8 @@ class Services:
     twilio: Client | None = None
     # What sends a `fetch`: over HTTP, or a conversation test's canned replies.
     fetcher: Sender = field(default=send)
+    # The counters `/metrics` shows.
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 # The clock of the app serving the current request: `now()` is called deep in the step, where
@@ -105,7 +111,9 @@ def webhook(channel: str, handle: Handle, apology: Callable[[], Response]) -> En
             return await handle(hook)
         except HTTPException:
             raise
-        except Exception:
+        except Exception as exc:
+            if isinstance(exc, STORE_ERRORS):
+                svc.metrics.store_errors.inc()
             channel_log.exception(
                 "%s webhook failed (flow %s, state %s, conversation %s)",
                 channel,
