@@ -6,9 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from ivr.flow.loader import load_flow, load_flow_text
 from ivr.flow.problems import closest, has_errors, suggest
+from ivr.flow.schema import schema
 
 HERE = Path(__file__).parent
 BROKEN = sorted((HERE / "broken").glob("*.yaml"))
@@ -110,3 +113,68 @@ def test_any_character_typed_anywhere_gets_a_message_not_a_crash() -> None:
                 flow, problems = load_flow_text(text, name="typed")
                 assert flow is not None or has_errors(problems)
                 assert all(1 <= p.line <= len(changed) + 1 for p in problems), problems
+
+
+EDITOR = Draft202012Validator(schema())
+FLOW_WITH = """\
+language: {language}
+hours:
+  office:
+    timezone: America/New_York
+    weekly: {{mon-fri: "{hours}"}}
+    closed_on: ["{date}"]
+sms: {{session_timeout: {timeout}}}
+states:
+  welcome:
+    say: [{{say: Hola, language: {language}}}]
+    dial: "{number}"
+"""
+RIGHT = {
+    "language": "en-US",
+    "hours": "08:00-12:00, 13:00-18:00",
+    "date": "2026-12-25",
+    "timeout": "4h",
+    "number": "+15555550100",
+}
+WRONG = [
+    ("hours", "8am-6pm"),
+    ("hours", "8-6"),
+    ("date", "25/12/2026"),
+    ("timeout", "4 hours"),
+    ("number", "555-0100"),
+    ("number", "+1 555 555 0100"),
+    ("language", "english"),
+]
+
+
+def editor_errors(**values: str) -> list[str]:
+    data = yaml.safe_load(FLOW_WITH.format(**{**RIGHT, **values}))
+    return [error.message for error in EDITOR.iter_errors(data)]
+
+
+def test_the_schema_as_an_editor_uses_it_accepts_values_written_right() -> None:
+    assert editor_errors() == []
+    assert editor_errors(hours="Closed") == []
+
+
+@pytest.mark.parametrize("field, value", WRONG)
+def test_the_schema_as_an_editor_uses_it_underlines_values_written_wrong(
+    field: str, value: str
+) -> None:
+    assert len(editor_errors(**{field: value})) >= 1
+
+
+def test_check_says_what_the_schema_found_once_in_its_own_words() -> None:
+    text = FLOW_WITH.format(**{**RIGHT, "language": "english"})
+    problems = load_flow_text(text, name="languages")[1]
+    assert [(p.line, p.message) for p in problems] == [
+        (
+            1,
+            "`language` at the top of the flow must be a language code, like en-US (not `english`)",
+        ),
+        (
+            10,
+            "`language` in `say` of state `welcome` must be a language code, like en-US (not "
+            "`english`)",
+        ),
+    ]
