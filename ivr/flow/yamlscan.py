@@ -21,6 +21,7 @@ _NOT_SAID = frozenset({"voice", "language", "play", "pause", "loop", "to", "from
 # `#: menu`, `# , pound: menu`, `#, 0: menu`: an answer list starting with `#`, unquoted.
 _COMMENTED_KEY = re.compile(r"#(?P<more>\s*(?:,[^:]*)?)\s*:(?:\s+(?P<target>[^#]*?))?\s*(?:#.*)?")
 _COMMENT_AFTER = re.compile(r"(?P<space>\s+)#(?P<rest>.*)$")
+_ANCHOR = re.compile(r"&(?P<name>[^\s,\[\]{}]+)\s+")
 _ENDS_A_SENTENCE = tuple(".!?:;)\"'")
 
 
@@ -113,9 +114,23 @@ def _cut_prompt(node: ScalarNode, lines: list[str], file: str) -> Problem | None
     return Problem(file, end.line + 1, column + 1, "warning", message)
 
 
+def _anchored_prompt(node: ScalarNode, lines: list[str], text: str, file: str) -> Problem | None:
+    start = node.start_mark
+    anchor = _ANCHOR.match(lines[start.line][start.column :]) if start.line < len(lines) else None
+    if anchor is None or f"*{anchor['name']}" in text:  # an anchor used by an alias is meant
+        return None
+    said = str(node.value)
+    message = (
+        f"`&{anchor['name']}` at the start of the text is read as a YAML anchor and left out, "
+        f'so only "{said}" is said: put the text in quotes: '
+        f"{(lines[start.line][: start.column] + quoted(f'&{anchor[1]} {said}')).strip()}"
+    )
+    return Problem(file, start.line + 1, start.column + 1, "warning", message)
+
+
 def scan(doc: Document, text: str, file: str) -> list[Problem]:
     """Warnings for text YAML read differently from how it looks: commented-out answers in
-    `choices` and `shortcuts`, and prompts cut short by ` #`."""
+    `choices` and `shortcuts`, and prompts cut short by ` #` or by `&` read as an anchor."""
     if doc.root is None:
         return []
     lines = text.splitlines()
@@ -128,7 +143,7 @@ def scan(doc: Document, text: str, file: str) -> list[Problem]:
     for path in paths:
         problems += _commented_keys(doc, lines, path, file)
     for node in _prompts(doc.root):
-        cut = _cut_prompt(node, lines, file)
-        if cut:
-            problems.append(cut)
+        for found in (_cut_prompt(node, lines, file), _anchored_prompt(node, lines, text, file)):
+            if found:
+                problems.append(found)
     return problems
