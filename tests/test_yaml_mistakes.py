@@ -17,7 +17,9 @@ HERE = Path(__file__).parent
 BROKEN = sorted((HERE / "broken").glob("*.yaml"))
 FRONT_DESK = HERE.parent / "flows" / "front_desk.yaml"
 # The corrected line a message offers, after the words that introduce it.
-FIXED = re.compile(r"(?:in quotes|like the line above it|at the end of the text): (?P<line>.+)$")
+FIXED = re.compile(
+    r"(?:in quotes|like the line above it|at the end of the text|on the same line): (?P<line>.+)$"
+)
 
 
 def test_no_message_in_the_corpus_is_the_parsers_own_words() -> None:
@@ -29,21 +31,26 @@ def test_no_message_in_the_corpus_is_the_parsers_own_words() -> None:
             )
 
 
-def offered_fixes() -> list[tuple[Path, int, str]]:
+def offered_fixes() -> list[tuple[Path, int, str, bool]]:
     fixes = []
     for path in BROKEN:
         for problem in load_flow(path)[1]:
             found = FIXED.search(problem.message)
-            if found:
-                fixes.append((path, problem.line, found["line"]))
+            if found:  # a line to join to the one above replaces that one
+                joined = "on the same line" in problem.message
+                fixes.append((path, problem.line - joined, found["line"], joined))
     return fixes
 
 
-@pytest.mark.parametrize("path, line, fixed", offered_fixes(), ids=lambda v: str(v)[-30:])
-def test_the_line_a_message_offers_fixes_the_flow(path: Path, line: int, fixed: str) -> None:
+@pytest.mark.parametrize("path, line, fixed, joined", offered_fixes(), ids=lambda v: str(v)[-30:])
+def test_the_line_a_message_offers_fixes_the_flow(
+    path: Path, line: int, fixed: str, joined: bool
+) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     written = lines[line - 1]
     lines[line - 1] = written[: len(written) - len(written.lstrip())] + fixed
+    if joined:
+        del lines[line]
     flow, problems = load_flow_text("\n".join(lines) + "\n", name=path.stem)
     assert [p for p in problems if p.line == line] == []
     assert flow is not None, "\n".join(map(str, problems))

@@ -164,6 +164,13 @@ def _no_dash(lines: list[str], line: int) -> tuple[Spot, str] | None:
             f"this line is not a list item but the one above it is{also}: "
             f"to make it another item, start it with `- ` like the line above it: {fixed}"
         )
+    elif (owner := _split(before)) and owner["key"] and not owner["value"]:
+        key = owner["key"].strip()
+        fixed = (owner["indent"] + owner["dashes"] + f"{key}: {text.strip()}").strip()
+        message = (
+            f"this line is not indented under `{key}:` above it, so it isn't its value: indent "
+            f"it two more spaces than `{key}:`, or put it on the same line: {fixed}"
+        )
     else:
         message = (
             "this line is neither `key: value` nor a list item `- ...`: add the `:` after its "
