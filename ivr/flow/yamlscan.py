@@ -20,6 +20,7 @@ PROMPTS = frozenset({"say", "no_input", "no_match", "help", "text", "body"})
 _NOT_SAID = frozenset({"voice", "language", "play", "pause", "loop", "to", "from"})
 # `#: menu`, `# , pound: menu`, `#, 0: menu`: an answer list starting with `#`, unquoted.
 _COMMENTED_KEY = re.compile(r"#(?P<more>\s*(?:,[^:]*)?)\s*:(?:\s+(?P<target>[^#]*?))?\s*(?:#.*)?")
+_COMMENTED_LINE = re.compile(r"^[ \t]*#[ \t]*[:,]", re.MULTILINE)
 _COMMENT_AFTER = re.compile(r"(?P<space>\s+)#(?P<rest>.*)$")
 _ANCHOR = re.compile(r"&(?P<name>[^\s,\[\]{}]+)\s+")
 _ENDS_A_SENTENCE = tuple(".!?:;)\"'")
@@ -131,19 +132,24 @@ def _anchored_prompt(node: ScalarNode, lines: list[str], text: str, file: str) -
 def scan(doc: Document, text: str, file: str) -> list[Problem]:
     """Warnings for text YAML read differently from how it looks: commented-out answers in
     `choices` and `shortcuts`, and prompts cut short by ` #` or by `&` read as an anchor."""
-    if doc.root is None:
+    # Most flows have none of these mistakes: a look at the whole text spares the walk.
+    commented = _COMMENTED_LINE.search(text) is not None
+    cut, anchored = " #" in text, "&" in text
+    if doc.root is None or not (commented or cut or anchored):
         return []
     lines = text.splitlines()
     problems = []
     states = doc.data.get("states")
-    paths: list[Path] = [("shortcuts",)] if "shortcuts" in doc.data else []
-    for name, body in states.items() if isinstance(states, dict) else ():
+    paths: list[Path] = [("shortcuts",)] if "shortcuts" in doc.data and commented else []
+    for name, body in states.items() if isinstance(states, dict) and commented else ():
         if isinstance(body, dict) and "choices" in body:
             paths.append(("states", name, "choices"))
     for path in paths:
         problems += _commented_keys(doc, lines, path, file)
-    for node in _prompts(doc.root):
-        for found in (_cut_prompt(node, lines, file), _anchored_prompt(node, lines, text, file)):
-            if found:
-                problems.append(found)
+    for node in _prompts(doc.root) if cut or anchored else ():
+        found = (cut and _cut_prompt(node, lines, file)) or (
+            anchored and _anchored_prompt(node, lines, text, file)
+        )
+        if found:
+            problems.append(found)
     return problems
