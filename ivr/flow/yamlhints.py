@@ -68,12 +68,10 @@ def _colon(lines: list[str], line: int, column: int) -> tuple[Spot, str] | None:
     if not parts:
         return None
     value_at = parts.start("value")
-    if (
-        column < value_at or not parts["value"]
-    ):  # the key's own colon: this key is indented deeper than the one above
+    if column < value_at or not parts["value"]:  # the key's own colon: indented too deep
         above = _previous(lines, line)
         under = _split(lines[above]) if above is not None else None
-        if under and under["key"]:
+        if under and under["key"] and parts["key"]:
             message = (
                 f"this line is indented more than `{under['key'].strip()}:` above it, so YAML "
                 f"reads it as part of that value: line `{parts['key'].strip()}:` up with "
@@ -108,7 +106,8 @@ def _start(lines: list[str], line: int) -> tuple[Spot, str] | None:
         return None
     if first not in _STARTS:
         return None
-    if first in "{[" and not value.startswith("{{") and value.endswith("}]"[first == "["]):
+    written = _COMMENT.split(value, maxsplit=1)[0]
+    if first in "{[" and not value.startswith("{{") and written.endswith("}]"[first == "["]):
         return None  # a whole mapping or list, written on one line: not the mistake
     key = None if parts["key"] or first in "{[" else _KEYLIKE.fullmatch(value)
     if key:  # `*: menu`: it is the key that needs the quotes
@@ -126,7 +125,7 @@ def _start(lines: list[str], line: int) -> tuple[Spot, str] | None:
 def _quote_then_text(parts: re.Match[str], line: int) -> tuple[Spot, str] | None:
     value, mark = parts["value"], parts["value"][0]
     end = value.find(mark, 1)
-    if end < 0 or end == len(value) - 1:
+    if end < 0 or value[end + 1 :].strip()[:1] in ("", "#"):
         return None
     message = (
         f"the text starts with a quote, so YAML takes it to end at the closing quote and can't "
