@@ -124,7 +124,6 @@ def test_any_character_typed_anywhere_gets_a_message_not_a_crash() -> None:
 
 EDITOR = Draft202012Validator(schema())
 FLOW_WITH = """\
-language: {language}
 hours:
   office:
     timezone: America/New_York
@@ -133,11 +132,10 @@ hours:
 sms: {{session_timeout: {timeout}}}
 states:
   welcome:
-    say: [{{say: Hola, language: {language}}}]
+    say: Hola.
     dial: "{number}"
 """
 RIGHT = {
-    "language": "en-US",
     "hours": "08:00-12:00, 13:00-18:00",
     "date": "2026-12-25",
     "timeout": "4h",
@@ -150,7 +148,6 @@ WRONG = [
     ("timeout", "4 hours"),
     ("number", "555-0100"),
     ("number", "+1 555 555 0100"),
-    ("language", "english"),
 ]
 
 
@@ -169,19 +166,3 @@ def test_the_schema_as_an_editor_uses_it_underlines_values_written_wrong(
     field: str, value: str
 ) -> None:
     assert len(editor_errors(**{field: value})) >= 1
-
-
-def test_check_says_what_the_schema_found_once_in_its_own_words() -> None:
-    text = FLOW_WITH.format(**{**RIGHT, "language": "english"})
-    problems = load_flow_text(text, name="languages")[1]
-    assert [(p.line, p.message) for p in problems] == [
-        (
-            1,
-            "`language` at the top of the flow must be a language code, like en-US (not `english`)",
-        ),
-        (
-            10,
-            "`language` in `say` of state `welcome` must be a language code, like en-US (not "
-            "`english`)",
-        ),
-    ]
