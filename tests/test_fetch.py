@@ -114,6 +114,27 @@ def test_a_text_gets_the_appointment_in_the_same_reply(app: Twilio) -> None:
     assert reply.messages() == ["One moment while I look up your appointment.", HEARD]
 
 
+def test_a_retried_text_gets_the_whole_reply_again_and_asks_once(
+    app: Twilio, service: fetch_service.Service
+) -> None:
+    # Twilio retries a text whose answer was late: a `fetch` is what makes it late.
+    app.post("/sms/clinic_lookup", sms_form("hi", "+15550009999"))
+    text = sms_form("1234", "+15550009999")
+    asked = len(service.received)
+    first = app.post("/sms/clinic_lookup", text)
+    again = app.post("/sms/clinic_lookup", text)
+    assert (
+        first.messages()
+        == again.messages()
+        == [
+            "One moment while I look up your appointment.",
+            HEARD,
+        ]
+    )
+    assert len(service.received) == asked + 1
+    assert len(app.store.history(flow="clinic_lookup", last=10)) == 1
+
+
 def test_a_slow_service_times_out_into_if_failed_in_time(app: Twilio) -> None:
     for flow in ("slow_lookup", "drip_lookup"):
         sid = f"CA-{flow}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ivr.engine import machine as engine
 from ivr.engine.fetching import FetchReply, failed, prepare, timed_out
@@ -64,7 +64,17 @@ async def perform(hook: Hook, wanted: engine.FetchRequest, budget: float) -> Fet
     return reply
 
 
-def _reply_step(hook: Hook, wanted: engine.FetchRequest, reply: FetchReply) -> StepFn:
+# What a text's webhook stamps on each session it saves: the whole reply so far (`sms`).
+Stamp = Callable[[Session, list[engine.Output]], Session]
+
+
+def _reply_step(
+    hook: Hook,
+    wanted: engine.FetchRequest,
+    reply: FetchReply,
+    said: list[engine.Output],
+    stamp: Stamp | None,
+) -> StepFn:
     registry = hook.services.registry
 
     def on_reply(before: Session | None) -> StepResult:
@@ -73,13 +83,21 @@ def _reply_step(hook: Hook, wanted: engine.FetchRequest, reply: FetchReply) -> S
         if before.waiting != "fetch" or before.seq != wanted.seq:
             # Another webhook moved the conversation on meanwhile: this reply is stale.
             return before, [], registry.version(before.flow, before.version)
-        return run_step(registry, before, engine.Event("fetched", reply=reply))
+        after, outputs, flow = run_step(registry, before, engine.Event("fetched", reply=reply))
+        if stamp is not None and after is not None:
+            after = stamp(after, said + outputs)
+        return after, outputs, flow
 
     return on_reply
 
 
-async def follow(hook: Hook, lookup: str, ttl: float, outcome: Outcome) -> Outcome:
-    """SMS: make the requests `outcome` asks for, in turn, each reply's outputs added to it."""
+async def follow(
+    hook: Hook, lookup: str, ttl: float, outcome: Outcome, stamp: Stamp | None = None
+) -> Outcome:
+    """SMS: make the requests `outcome` asks for, in turn, each reply's outputs added to it.
+
+    `stamp` marks each session saved with the outputs so far (a retry's answer, in `sms`).
+    """
     outputs = list(outcome.outputs)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + BUDGET
@@ -88,6 +106,7 @@ async def follow(hook: Hook, lookup: str, ttl: float, outcome: Outcome) -> Outco
         if not wanted or outcome.session is None:
             break
         reply = await perform(hook, wanted[-1], deadline - loop.time())
-        outcome = await advance(hook, lookup, ttl, _reply_step(hook, wanted[-1], reply))
+        step = _reply_step(hook, wanted[-1], reply, list(outputs), stamp)
+        outcome = await advance(hook, lookup, ttl, step)
         outputs += outcome.outputs
     return Outcome(outcome.session, outputs, outcome.flow)

@@ -114,9 +114,11 @@ async def _incoming(hook: Hook) -> Response:
             event = engine.Event(kind, text=body, input="text", media=media)
             session = before
         after, outputs, ran = run_step(registry, session, event)
-        if after is not None and sid:
-            after = after.evolve(webhook=sid, reply=render.sms(_texts(outputs)))
-        return after, outputs, ran
+        return (stamp(after, outputs) if after is not None and sid else after), outputs, ran
+
+    def stamp(session: Session, outputs: list[engine.Output]) -> Session:
+        # The answer so far, to give a retry of this text: with a `fetch`, each step adds to it.
+        return session.evolve(webhook=sid, reply=render.sms(_texts(outputs)))
 
     outcome = await advance(hook, lookup, flow.sms_session_timeout, on_text)
     if unchecked:
@@ -129,7 +131,9 @@ async def _incoming(hook: Hook) -> Response:
     if replayed:
         log.info("text %s came again (a retry): answered as before, applied once", sid)
         return Response(replayed[0], media_type="application/xml")
-    outcome = await fetching.follow(hook, lookup, flow.sms_session_timeout, outcome)
+    outcome = await fetching.follow(
+        hook, lookup, flow.sms_session_timeout, outcome, stamp if sid else None
+    )
     if outcome.flow is None:
         return apology()
     return twiml(_texts(outcome.outputs))
