@@ -123,3 +123,21 @@ def test_text_says_every_missing_setting_at_once(tmp_path: Path, standin: rest.S
     assert "give either --to NUMBER or --csv FILE" in lines[0]
     assert "memory store ends with this command" in done.stderr
     assert standin.requests == []
+
+
+def test_the_start_banner_names_the_store_without_its_password() -> None:
+    from ivr.settings import Settings
+    from ivr.web.logs import banner
+
+    settings = Settings(
+        store="redis://:s3cret@redis.internal:6379/0", public_url="https://ivr.example.com"
+    )
+    lines = banner(settings, ["menu", "texting"])
+    assert lines[0] == f"ivr {__version__}: 2 flows from flows (menu, texting)"
+    assert "store redis://:***@redis.internal:6379/0;" in lines[1]
+    assert "s3cret" not in "\n".join(lines)
+    assert lines[2:] == [
+        "flow menu: voice https://ivr.example.com/voice/menu, sms https://ivr.example.com/sms/menu",
+        "flow texting: voice https://ivr.example.com/voice/texting, "
+        "sms https://ivr.example.com/sms/texting",
+    ]
