@@ -10,7 +10,7 @@ import hashlib
 import re
 from typing import Any, NamedTuple
 
-from ivr.flow import fetch
+from ivr.flow import fetch, telling
 from ivr.flow.checks import answers
 from ivr.flow.hours import parse_hours
 from ivr.flow.model import (
@@ -102,6 +102,8 @@ def _condition(doc: Document, path: tuple[str | int, ...], test: dict[str, Any])
         return Condition("closed", test["closed"])
     if "channel" in test:
         return Condition("channel", test["channel"])
+    if "switch" in test:
+        return Condition("switch", test["switch"])
     name = test["var"]
     if "equals" in test:
         return Condition("var", name, "equals", doc.text((*path, "equals"), test["equals"]))
@@ -178,6 +180,7 @@ def _state(
         common["set"] = tuple((k, doc.text((*path, k), v)) for k, v in body["set"].items())
     if "next" in body:
         common["next"] = str(body["next"])
+    common.update(telling.state_parts(body, lambda raw: to_text(raw, first)))
     match kind_of(body):
         case "ask":
             return _ask(body, common, lines, first)
@@ -250,4 +253,6 @@ def build(doc: Document, *, name: str, text: str, path: str) -> Flow:
         remember_language=bool(data.get("remember_language", False)),
         no_input=_lines(data.get("no_input"), first),
         no_match=_lines(data.get("no_match"), first),
+        notify=telling.notify(data["notify"]) if "notify" in data else None,
+        switches=telling.switches_read(states.values()),
     )

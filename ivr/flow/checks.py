@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ivr.flow import fetch, languages, reach, templates
+from ivr.flow import fetch, languages, reach, tellchecks, templates
 from ivr.flow.hours import parse_hours
 from ivr.flow.model import ACTIONS, waits
 from ivr.flow.names import BUILT_INS, E164, NUMBERS
@@ -59,6 +59,7 @@ class Checker:
         languages.check_languages(self)
         reach.check_loops(self)
         reach.check_reachable(self)
+        tellchecks.check_telling(self)
         self.check_templates()
         return self.problems
 

@@ -92,11 +92,29 @@ class Dial:
 
 
 @dataclass(frozen=True)
-class Condition:
-    """`{open: H}`, `{closed: H}`, `{var: N, equals|in|matches|set: V}` or `{channel: C}`."""
+class TextMessage:
+    """A `text` to send: the body, and numbers other than the conversation's (templates)."""
 
-    kind: Literal["open", "closed", "var", "channel"]
-    name: str = ""  # hours name, variable name, or channel
+    body: Text
+    to: str | None = None  # None: the caller
+    sender: str | None = None  # None: the number the caller called
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Who hears of the messages a `record` keeps."""
+
+    sms: tuple[str, ...] = ()
+    email: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`{open: H}`, `{closed: H}`, `{var: N, equals|in|matches|set: V}`, `{channel: C}` or
+    `{switch: S}`."""
+
+    kind: Literal["open", "closed", "var", "channel", "switch"]
+    name: str = ""  # hours name, variable name, channel, or switch
     op: Literal["", "equals", "in", "matches", "set"] = ""
     value: str | tuple[str, ...] | bool | re.Pattern[str] | None = None
 
@@ -136,7 +154,10 @@ class BaseState:
     name: str
     line: int = 0
     set: tuple[tuple[str, str], ...] = ()
+    switch: tuple[tuple[str, bool], ...] = ()  # switches turned on entering, in order
     say: tuple[Prompt, ...] = ()
+    text: TextMessage | None = None
+    notify: Notify | None = None  # instead of the flow's, for the messages this state keeps
     next: str | None = None
 
 
@@ -243,6 +264,9 @@ class Flow:
     remember_language: bool = False
     no_input: tuple[Text, ...] = ()  # the flow's own defaults for every state
     no_match: tuple[Text, ...] = ()
+    notify: Notify | None = None  # who hears of every message a `record` keeps
+    # The switches its conditions read: a webhook looks them up only for a flow that has some.
+    switches: frozenset[str] = frozenset()
 
     @property
     def languages(self) -> tuple[str, ...]:

@@ -50,6 +50,7 @@ _EXPECTED: dict[str, str] = {
     "channel": "voice or sms",
     "finish_on_key": "one key: a digit, * or #",
     "language": "a language code, like en-US",
+    "text": "text, a mapping of language to text, or `{body: ..., to: ...}`",
 }
 # The patterns here are for editors: the checks explain these values' mistakes in more detail.
 _CHECKED_ELSEWHERE = frozenset({"weekly", "closed_on", "dial"})
@@ -242,7 +243,7 @@ def _words(error: ValidationError, path: Path, doc: Document) -> str:
         if path == ("states",):
             return "the flow has no states: add at least one state under `states:`"
         return f"{name_of(path)} is empty"
-    if rule == "oneOf":
+    if rule == "oneOf" and all("required" in one for one in rule_value):
         keys = [f"`{one['required'][0]}`" for one in rule_value]
         return f"{name_of(path)} needs exactly one of {', '.join(keys[:-1])} or {keys[-1]}"
     if rule == "dependentRequired":
