@@ -16,14 +16,17 @@ def holds(
     variables: Mapping[str, str],
     channel: str,
     now: dt.datetime,
+    switches: Mapping[str, bool] = {},
 ) -> bool:
-    """True when `condition` is met; a missing variable is empty, never an error."""
+    """True when `condition` is met; a missing variable is empty, a missing switch off."""
     if condition.kind == "open":
         return is_open(flow.hours[condition.name], now)
     if condition.kind == "closed":
         return not is_open(flow.hours[condition.name], now)
     if condition.kind == "channel":
         return channel == condition.name
+    if condition.kind == "switch":
+        return switches.get(condition.name, False)
     value = variables.get(condition.name, "")
     if condition.op == "set":
         return bool(value) == bool(condition.value)
@@ -38,10 +41,15 @@ def holds(
 
 
 def pick_branch(
-    state: BranchState, flow: Flow, variables: Mapping[str, str], channel: str, now: dt.datetime
+    state: BranchState,
+    flow: Flow,
+    variables: Mapping[str, str],
+    channel: str,
+    now: dt.datetime,
+    switches: Mapping[str, bool] = {},
 ) -> str | None:
     """The target of the first `branch` item that holds (an item without `if` always does)."""
     for item in state.branch:
-        if item.condition is None or holds(item.condition, flow, variables, channel, now):
+        if item.condition is None or holds(item.condition, flow, variables, channel, now, switches):
             return item.target
     return state.next

@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Literal
 
 from ivr.engine import actions as act
-from ivr.engine import answers
+from ivr.engine import answers, telling
 from ivr.engine.conditions import pick_branch
 from ivr.engine.events import KeepLanguage, Log
 from ivr.engine.run import Run
@@ -70,6 +70,14 @@ def _enter_one(run: Run, state: State, first_text: str | None) -> Next:
         if chosen and run.flow.remember_language and chosen != run.language:
             run.out.append(KeepLanguage(chosen))
         run.session = run.session.evolve(vars={**run.session.vars, **values})
+    telling.flip(run, state)
+    goto = _act(run, state, first_text)
+    telling.send_text(run, state)  # after the prompts: on SMS, the next message of the reply
+    return goto
+
+
+def _act(run: Run, state: State, first_text: str | None) -> Next:
+    """Say the state's prompts and do what its kind does."""
     match state:
         case AskState():
             return _ask(run, state, first_text)
@@ -89,7 +97,9 @@ def _enter_one(run: Run, state: State, first_text: str | None) -> Next:
             return STOP
         case BranchState():
             run.speak(run.prompts(state))
-            return pick_branch(state, run.flow, run.variables(), run.session.channel, run.now)
+            return pick_branch(
+                state, run.flow, run.variables(), run.session.channel, run.now, run.switches
+            )
         case RedirectState():
             run.speak(run.prompts(state))
             if not run.sms:

@@ -8,6 +8,7 @@ TwiML and log what the engine reports with `Log`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from ivr.engine import waits
 from ivr.engine.enter import MAX_HOPS, enter
@@ -50,12 +51,20 @@ __all__ = [
 
 
 def step(
-    flow: Flow, session: Session, event: Event, now: dt.datetime
+    flow: Flow,
+    session: Session,
+    event: Event,
+    now: dt.datetime,
+    switches: Mapping[str, bool] | None = None,
 ) -> tuple[Session, list[Output]]:
-    """Advance `session` by `event`; return the new session and what to do."""
+    """Advance `session` by `event`; return the new session and what to do.
+
+    `switches` are the values of the switches the flow reads (`flow.switches`); one not given
+    is off.
+    """
     if event.kind == "hangup":
         return close(session, event.status, now), []
-    run = Run(flow, session.evolve(updated=now.timestamp()), now)
+    run = Run(flow, session.evolve(updated=now.timestamp()), now, switches=switches or {})
     kind, waiting = event.kind, session.waiting
     if kind == "start":
         run.session = run.session.evolve(started=now.timestamp())

@@ -7,6 +7,7 @@ them between the functions of the step, and never outlives it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ivr.engine import actions as act
@@ -29,6 +30,8 @@ class Run:
     session: Session
     now: dt.datetime
     out: list[Output] = field(default_factory=list)
+    # The switches the flow reads, as they are now (and as this step turns them).
+    switches: Mapping[str, bool] = field(default_factory=dict)
 
     @property
     def sms(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ivr.engine import answers
+from ivr.engine import answers, telling
 from ivr.engine.enter import choose, enter
 from ivr.engine.events import Event, KeepMessage
 from ivr.engine.fetching import FetchReply, kept
@@ -92,6 +92,7 @@ def recorded(run: Run, event: Event) -> None:
     kept = event.url or event.text or event.media
     if kept:
         run.out.append(KeepMessage(state.name, event.url, event.duration, event.text, event.media))
+        telling.notify(run, state)
         if state.save:
             value = event.url or event.text
             run.session = run.session.evolve(vars={**run.session.vars, state.save: value})

@@ -161,6 +161,9 @@ class MemoryStore(MemoryQueries):
     async def alanguage_of(self, flow: str, number: str) -> str:
         return self.language_of(flow, number)
 
+    async def aswitches(self) -> dict[str, SwitchChange]:
+        return self.switches()
+
     def keep_flow(self, name: str, version: str, source: str) -> None:
         with self._lock:
             self._flows.setdefault(version, (name, source))

@@ -23,6 +23,7 @@ PREFIX = "ivr:"
 DUE = f"{PREFIX}outbox:due"
 ALL = f"{PREFIX}outbox:all"
 OUTBOX_ID = f"{PREFIX}outbox_id"
+SWITCHES = f"{PREFIX}switches"
 
 _CLAIM = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
@@ -77,9 +78,14 @@ def queue_effects(pipe: Any, effects: Effects, ids: Iterable[int]) -> None:
         pipe.hset(language(choice.number), choice.flow, choice.language)
 
 
+def read_switches(found: dict[str, str]) -> dict[str, SwitchChange]:
+    """The switches from the hash of their last changes."""
+    return {name: SwitchChange(**json.loads(data)) for name, data in sorted(found.items())}
+
+
 def queue_switch(pipe: Any, change: SwitchChange) -> None:
     data = json.dumps(asdict(change))
-    pipe.hset(f"{PREFIX}switches", change.name, data)
+    pipe.hset(SWITCHES, change.name, data)
     pipe.lpush(f"{PREFIX}switch_changes", data)
 
 
@@ -87,6 +93,7 @@ class RedisOutbox:
     """The outbox and switch methods of `RedisStore`."""
 
     _redis: Any
+    _do: Any  # the store's: run a command on the event loop's client (once more if need be)
 
     def _items(self, idents: list[str]) -> list[Outgoing]:
         if not idents:
@@ -133,8 +140,11 @@ class RedisOutbox:
         return self._items(self._redis.zrevrange(key, 0, last - 1))
 
     def switches(self) -> dict[str, SwitchChange]:
-        found = self._redis.hgetall(f"{PREFIX}switches")
-        return {name: SwitchChange(**json.loads(data)) for name, data in sorted(found.items())}
+        return read_switches(self._redis.hgetall(SWITCHES))
+
+    async def aswitches(self) -> dict[str, SwitchChange]:
+        # On the webhook's path: through the store's async client, never the blocking one.
+        return read_switches(await self._do(lambda r: r.hgetall(SWITCHES)))
 
     def set_switch(self, change: SwitchChange) -> None:
         pipe = self._redis.pipeline()

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from ivr.engine.session import Session
-from ivr.store.base import Change, EffectsOf, T
+from ivr.store.base import Change, EffectsOf, SwitchChange, T
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -70,6 +70,9 @@ class InThread:
     def language_of(self, flow: str, number: str) -> str:
         raise NotImplementedError
 
+    def switches(self) -> dict[str, SwitchChange]:
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -97,6 +100,9 @@ class InThread:
 
     async def alanguage_of(self, flow: str, number: str) -> str:
         return await asyncio.to_thread(self.language_of, flow, number)
+
+    async def aswitches(self) -> dict[str, SwitchChange]:
+        return await in_thread(self.switches)
 
     async def prune(self) -> int:
         return await in_thread(self.prune_batch, time.time())

@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -64,6 +65,8 @@ class Services:
 # The clock of the app serving the current request: `now()` is called deep in the step, where
 # no request is at hand. Each request runs in its own task, so this never leaks between them.
 _clock: ContextVar[Clock] = ContextVar("ivr_clock", default=utc_now)
+# The switches the request's flow reads, looked up once per webhook, for the step to see.
+_switches: ContextVar[Mapping[str, bool]] = ContextVar("ivr_switches", default=MappingProxyType({}))
 
 
 def services(request: Request) -> Services:
@@ -168,6 +171,7 @@ async def advance(hook: Hook, lookup: str, ttl: float, fn: StepFn) -> Outcome:
     """Run `fn` on the live session of `lookup` atomically, then keep messages and log."""
     store = hook.services.store
     hook.conversation = lookup
+    await look_up_switches(hook)
 
     def change(before: Session | None) -> tuple[Session | None, Outcome]:
         after, outputs, flow = fn(before)
@@ -208,12 +212,23 @@ async def remembered(hook: Hook, flow: Flow, number: str) -> dict[str, str]:
     return {"language": language} if language in flow.voices else {}
 
 
+async def look_up_switches(hook: Hook) -> None:
+    """The values of the switches the hook's flow reads (none read: nothing looked up)."""
+    flow = hook.services.registry.current(hook.flow_name)
+    if flow is None or not flow.switches:
+        _switches.set(MappingProxyType({}))
+        return
+    found = await hook.services.store.aswitches()
+    at = now().timestamp()
+    _switches.set({name: found[name].value(at) for name in flow.switches if name in found})
+
+
 def run_step(registry: FlowRegistry, session: Session, event: engine.Event) -> StepResult:
     """One engine step on the flow version the conversation started on."""
     flow = registry.version(session.flow, session.version)
     if flow is None:
         return None, [], None
-    after, outputs = engine.step(flow, session, event, now())
+    after, outputs = engine.step(flow, session, event, now(), _switches.get())
     return after, outputs, flow
 
 
