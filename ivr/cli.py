@@ -53,7 +53,13 @@ def _simulate(a: argparse.Namespace, s: Settings) -> int:
     from ivr.tools.simulate import simulate
 
     return simulate(
-        a.flow, flows_dir=s.flows_dir, sms=a.sms, caller=a.caller, called=a.called, at=a.at
+        a.flow,
+        flows_dir=s.flows_dir,
+        sms=a.sms,
+        caller=a.caller,
+        called=a.called,
+        at=a.at,
+        switches=a.switch,
     )
 
 
@@ -224,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="TIME",
         help='the clock the flow sees, e.g. "2026-12-01 10:00" (its hours\' timezone)',
+    )
+    p.add_argument(
+        "--switch",
+        action="append",
+        default=[],
+        metavar="NAME=on|off",
+        help="turn a switch before the call or text starts",
     )
     _flows(p)
     p.set_defaults(fn=_simulate)

@@ -131,13 +131,22 @@ def test_front_desk_by_voice(simulate: Simulate) -> None:
         "front_desk", "1\n2\n12345\n1\n", "--at", OPEN, "--from", "+15551234567", flows=EXAMPLES
     )
     assert code == 0
-    assert "> 1\n  We are open 8 to 6 on weekdays and 9 to noon on Saturdays.\n" in out
+    assert "> 1\n  We are open 8 to 6 on weekdays and 9 to noon on Saturdays. I've texted" in out
+    assert "  (would text +15551234567 from +15005550001: Acme Plumbing, 12 Main St," in out
     assert "> 12345\n  You entered 1 2 3 4 5. Press 1 to confirm or 2 to try again.\n" in out
     assert "  Thank you. We will call you back at + 1 5 5 5 1 2 3 4 5 6 7 to pick a time." in out
     assert out.rstrip().endswith("[booked] the conversation has ended (completed)")
     code, out, _ = simulate("front_desk", "silence\n9\n", "--at", CLOSED, flows=EXAMPLES)
     assert "  We're closed right now.\n" in out and "[voicemail] waiting for a recording" in out
     assert "> silence\n  Goodbye.\n[goodbye] the conversation has ended (completed)" in out
+    moves = "record 12 My sink is leaking\n"
+    code, out, _ = simulate(
+        "front_desk", moves, "--at", OPEN, "--switch", "closed_today=on", flows=EXAMPLES
+    )
+    assert "  We're closed right now.\n" in out  # in opening hours, by the switch
+    assert "  (would email frontdesk@example.com: Voicemail from +15005550006 (front_desk))" in out
+    code, _, err = simulate("front_desk", "", "--switch", "closed_today", flows=EXAMPLES)
+    assert code == 1 and "write NAME=on or NAME=off" in err
 
 
 def test_sms_keywords_by_text(simulate: Simulate) -> None:

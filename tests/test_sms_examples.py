@@ -69,7 +69,8 @@ def test_front_desk_by_text_books_a_visit(served: Twilio) -> None:
     # The conversation ended: the next text starts afresh, and HOURS answers at once.
     assert send("hours") == [
         "Thanks for contacting Acme Plumbing.",
-        "We are open 8 to 6 on weekdays and 9 to noon on Saturdays.",
+        "We are open 8 to 6 on weekdays and 9 to noon on Saturdays. I've texted you our address.",
+        "Acme Plumbing, 12 Main St, Springfield. Map: https://maps.example.com/acme",
         MENU,
     ]
 

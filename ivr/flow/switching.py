@@ -14,6 +14,14 @@ NAME_RULE = "a letter, then letters, digits, `_` or `-` (at most 64)"
 _MOMENT = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:?\d\d|Z)?")
 
 
+def switch_setting(text: str) -> tuple[str, bool]:
+    """`closed_today=on` as ("closed_today", True); ValueError in words for anything else."""
+    name, _, value = text.partition("=")
+    if value not in ("on", "off") or not SWITCH_NAME.fullmatch(name):
+        raise ValueError(f"{text!r}: write NAME=on or NAME=off")
+    return name, value == "on"
+
+
 def zone_named(name: str) -> dt.tzinfo:
     """A time zone by its name (America/New_York, UTC); ValueError for an unknown one."""
     try:

@@ -13,7 +13,7 @@ import re
 import sys
 import time
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from secrets import token_hex
 from typing import TextIO
 
@@ -22,11 +22,14 @@ from ivr.engine.fetching import secrets_from_env
 from ivr.engine.session import Session, new_call
 from ivr.flow.model import Flow
 from ivr.flow.names import RESERVED
+from ivr.flow.switching import switch_setting
 from ivr.outbound.fetch import Sender, send
 from ivr.settings import Settings
 from ivr.store import Store
+from ivr.store.base import SwitchChange
 from ivr.tools.check import load_one
 from ivr.tools.phone import Call, PhoneError, Texting, WrongMove, app_transport
+from ivr.tools.sent import News
 from ivr.web.app import create_app
 from ivr.web.webhook import Services
 
@@ -171,6 +174,7 @@ class _Screen:
         # A flow of several languages shows the language and voice of every prompt; any other
         # only those said in another than its own.
         self.usual = None if len(flow.languages) > 1 else (flow.language or "", flow.voice or "")
+        self.news = News(sandbox.store)
 
     def accent(self, line: Call | Texting, index: int) -> str:
         accents = line.accents if isinstance(line, Call) else []
@@ -185,6 +189,8 @@ class _Screen:
             print("  (no reply)")
         for note in notes:
             print(f"  ({note})")
+        for news in self.news.lines():
+            print(f"  ({news})")
         session = self.sandbox.session(line)
         if session is None:
             return
@@ -238,12 +244,25 @@ def _text(sandbox: Sandbox, flow: Flow, caller: str, called: str, moves: Iterato
 
 
 def simulate(
-    flow: str, *, flows_dir: str, sms: bool, caller: str, called: str, at: str | None = None
+    flow: str,
+    *,
+    flows_dir: str,
+    sms: bool,
+    caller: str,
+    called: str,
+    at: str | None = None,
+    switches: Sequence[str] = (),
 ) -> int:
     """Run `flow` in the terminal: moves (or texts) from standard input, one a line.
 
-    `at` sets the clock the flow sees, e.g. "2026-12-01 10:00" in its hours' timezone.
+    `at` sets the clock the flow sees, e.g. "2026-12-01 10:00" in its hours' timezone;
+    `switches` turn switches before it starts, e.g. "closed_today=on".
     """
+    try:
+        turned = [switch_setting(given) for given in switches]
+    except ValueError as exc:
+        print(f"error: --switch {exc}", file=sys.stderr)
+        return 1
     flows = load_one(flows_dir, flow)
     if flows is None:
         return 1
@@ -257,6 +276,8 @@ def simulate(
     logger.addHandler(handler)
     # The requests of `fetch` states are real, with the secrets of this environment.
     sandbox = Sandbox(flows, at=moment, secrets=secrets_from_env(os.environ))
+    for name, on in turned:
+        sandbox.store.set_switch(SwitchChange(name, on, 0.0, "simulate"))
     try:
         run = _text if sms else _call
         return run(sandbox, flows[flow], caller, called, _moves(sys.stdin))

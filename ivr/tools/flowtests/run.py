@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ivr.engine.session import Session
 from ivr.flow.model import Flow
+from ivr.store.base import SwitchChange
 from ivr.tools.flowtests.replies import canned_sender
 from ivr.tools.flowtests.spec import Case, Step
 from ivr.tools.phone import Call, PhoneError, Texting, WrongMove
@@ -54,6 +55,8 @@ class _Runner:
 
     def run(self) -> Failure | None:
         case = self.case
+        for name, on in case.switches:
+            self.sandbox.store.set_switch(SwitchChange(name, on, 0.0, "test"))
         try:
             if case.channel == "voice":
                 variables = dict(case.variables)
@@ -116,6 +119,8 @@ class _Runner:
         if step.kind in ("hear", "hear_exact", "not_hear", "hear_nothing"):
             return self.hear(step)
         session = self.session()
+        if step.kind in ("texted", "notified"):
+            return self.sent(step, session)
         if step.kind == "state":
             if session is not None and session.state == step.text:
                 return None
@@ -145,6 +150,22 @@ class _Runner:
             return None
         return Failure(step, f"the conversation to end `{step.text}`", f"but {self.where()}")
 
+    def sent(self, step: Step, session: Session | None) -> Failure | None:
+        """`texted`: a text whose words or number are these; `notified`: a note to each."""
+        kind = "text" if step.kind == "texted" else "note"
+        mine = [
+            o
+            for o in self.sandbox.store.outgoing(last=10_000)
+            if o.kind == kind and session is not None and o.conversation == session.key
+        ]
+        seen = [f"{o.to}: {o.body}" if kind == "text" else o.to for o in reversed(mine)]
+        for want in step.texts:
+            folded = _fold(want).casefold()
+            if not any(folded in _fold(f"{o.to} {o.body}").casefold() for o in mine):
+                what = "a text with" if kind == "text" else "a note to"
+                return Failure(step, f'{what} "{want}"', f"but {_sent(kind, seen)}")
+        return None
+
     def hear(self, step: Step) -> Failure | None:
         if step.kind == "hear_nothing" and self.heard:
             return Failure(step, "to hear nothing", f"but heard {_quote(self.heard)}")
@@ -157,6 +178,12 @@ class _Runner:
             if step.kind == "not_hear" and _fold(want).casefold() in heard:
                 return Failure(step, f'not to hear "{want}"', f"but heard {_quote(self.heard)}")
         return None
+
+
+def _sent(kind: str, seen: list[str]) -> str:
+    if not seen:
+        return f"no {kind} was sent"
+    return f"{'texted' if kind == 'text' else 'notified'} {_quote(seen)}"
 
 
 def run_case(case: Case, flows: Mapping[str, Flow]) -> Failure | None:

@@ -3,8 +3,8 @@
 A test file names its flow and lists tests; each test is a list of steps, one key each: the
 caller's moves (`press`, `say`, `silence`, `record`, `dial`, `hangup`, or `text` on SMS) and
 checks (`hear`, `hear_exact`, `not_hear`, `hear_nothing`, `state`, `var`, `language`, `ended`,
-`outcome`).
-Every step keeps its line, so a failure points at it.
+`outcome`, and `texted` and `notified`: what the flow would send, which a test never sends). A
+test can set `switches` before it starts. Every step keeps its line, so a failure points at it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ivr.flow import yamlload
 from ivr.flow.model import FetchState, Flow
 from ivr.flow.names import RESERVED
 from ivr.flow.problems import Problem, suggest
+from ivr.flow.telling import SWITCH_VALUES
 from ivr.flow.yamlload import Document
 from ivr.tools.flowtests.replies import Canned, read_canned
 from ivr.tools.simulate import local_time
@@ -27,21 +28,13 @@ from ivr.tools.wire import DEFAULT_CALLED, DEFAULT_CALLER
 Channel = Literal["voice", "sms"]
 Path = tuple[str | int, ...]  # where a value is in the file: keys and list indexes
 VOICE_MOVES = ("press", "say", "silence", "record", "dial", "hangup")
-CHECKS = (
-    "hear",
-    "hear_exact",
-    "not_hear",
-    "hear_nothing",
-    "state",
-    "var",
-    "language",
-    "ended",
-    "outcome",
-)
+_HEARD = ("hear", "hear_exact", "not_hear", "hear_nothing")
+CHECKS = (*_HEARD, "state", "var", "language", "ended", "outcome", "texted", "notified")
 STEPS = (*VOICE_MOVES, "text", *CHECKS)
-FILE_KEYS = ("flow", "channel", "from", "to", "at", "vars", "replies", "tests")
-TEST_KEYS = ("name", "channel", "from", "to", "at", "vars", "replies", "steps")
+FILE_KEYS = ("flow", "channel", "from", "to", "at", "vars", "replies", "switches", "tests")
+TEST_KEYS = ("name", "channel", "from", "to", "at", "vars", "replies", "switches", "steps")
 DIAL = ("answered", "busy", "no-answer", "failed", "canceled")
+_NUMBERS = {"from": DEFAULT_CALLER, "to": DEFAULT_CALLED}
 _KEYS = re.compile(r"[0-9*#]+")
 
 
@@ -69,6 +62,7 @@ class Case:
     steps: tuple[Step, ...]
     variables: tuple[tuple[str, str], ...] = ()  # set before the call, as `ivr call --var`
     replies: tuple[tuple[str, Canned], ...] = ()  # what each `fetch` state's request gets
+    switches: tuple[tuple[str, bool], ...] = ()  # turned before the conversation starts
 
 
 class _Reader:
@@ -109,6 +103,8 @@ class _Reader:
             found["replies"] = {**base["replies"], **self.replies((*path, "replies"), data)}
         if "vars" in data:
             found["vars"] = self.variables((*path, "vars"), data["vars"])  # replaces the file's
+        if "switches" in data:
+            found["switches"] = {**base["switches"], **self.switches(path, data["switches"])}
         if found["vars"] and found["channel"] == "sms":
             where = (*path, "vars") if "vars" in data else ("vars",)
             self.error(
@@ -154,6 +150,12 @@ class _Reader:
                 message = f"`{name}` is set for every conversation: use another name"
                 self.error((*path, name), message, key=True)
         return {k: self.scalar((*path, k), v) or "" for k, v in raw.items() if k not in RESERVED}
+
+    def switches(self, path: Path, raw: object) -> dict[str, bool]:
+        if not isinstance(raw, dict) or not all(_switched(v) for v in raw.values()):
+            self.error((*path, "switches"), "write them as in `switches: {closed_today: on}`")
+            return {}
+        return {str(k): SWITCH_VALUES[v] for k, v in raw.items()}
 
     def moment(self, path: Path, value: object) -> dt.datetime | None:
         text = self.scalar(path, value) or ""
@@ -210,7 +212,7 @@ class _Reader:
                 return self.bad(where, 'write the variables to check, like `var: {zip: "12345"}`')
             pairs = tuple((k, self.scalar((*where, k), v)) for k, v in value.items())
             return Step(kind, line, values=pairs)
-        if kind in ("hear", "hear_exact", "not_hear"):
+        if kind in ("hear", "hear_exact", "not_hear", "texted", "notified"):
             items = value if isinstance(value, list) else [value]
             texts = [self.scalar((*where, i), v) for i, v in enumerate(items)]
             if not items or any(not t for t in texts):
@@ -248,6 +250,10 @@ class _Reader:
         return None
 
 
+def _switched(value: object) -> bool:
+    return isinstance(value, str | bool) and value in SWITCH_VALUES
+
+
 def read_suite(
     text: str, file: str, flows: Mapping[str, Flow], broken: Collection[str]
 ) -> tuple[str, list[Case], list[Problem]]:
@@ -268,18 +274,8 @@ def read_suite(
     elif name not in flows:
         reader.error(("flow",), f"there is no flow `{name}`: {suggest(name, flows, 'use')}")
     reader.flow = flows.get(name or "")
-    base = reader.settings(
-        (),
-        data,
-        {
-            "channel": "voice",
-            "from": DEFAULT_CALLER,
-            "to": DEFAULT_CALLED,
-            "at": None,
-            "vars": {},
-            "replies": {},
-        },
-    )
+    none: dict[str, Any] = {"at": None, "vars": {}, "replies": {}, "switches": {}}
+    base = reader.settings((), data, {"channel": "voice", **_NUMBERS, **none})
     tests = data.get("tests")
     if not isinstance(tests, list) or not tests:
         reader.error(("tests",), "`tests` is a list of tests, each with `name` and `steps`")
@@ -294,21 +290,9 @@ def read_suite(
         own = reader.settings(path, raw, base)
         steps = reader.steps((*path, "steps"), raw.get("steps"), own["channel"])
         title = reader.scalar((*path, "name"), raw.get("name")) or f"test {i + 1}"
-        cases.append(
-            Case(
-                title,
-                file,
-                doc.at(path)[0],
-                name or "",
-                own["channel"],
-                own["from"],
-                own["to"],
-                own["at"],
-                tuple(steps),
-                tuple(own["vars"].items()),
-                tuple(own["replies"].items()),
-            )
-        )
+        where, whom = (file, doc.at(path)[0], name or ""), (own["from"], own["to"])
+        presets = (tuple(own[key].items()) for key in ("vars", "replies", "switches"))
+        cases.append(Case(title, *where, own["channel"], *whom, own["at"], tuple(steps), *presets))
     if reader.problems:
         return name or "", [], reader.problems
     return name or "", cases, []
