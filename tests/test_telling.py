@@ -160,3 +160,23 @@ states:
     session, _ = start(flow)
     _, out = engine.step(flow, session, Event("record"), NOW)  # hung up at the beep
     assert of(KeepMessage, out) == [] and of(Notify, out) == []
+
+
+def test_a_webhook_twilio_sends_twice_sends_nothing_twice() -> None:
+    flow, problems = load_flow_text(
+        """
+states:
+  transfer:
+    switch: {busy_line: on}
+    say: Connecting you. I've texted you the number too.
+    text: "Our direct line: +15555550100"
+    dial: "+15555550100"
+""",
+        name="transfer",
+    )
+    assert flow is not None, problems
+    session, out = start(flow)
+    assert len(of(SendText, out)) == 1 and len(of(FlipSwitch, out)) == 1
+    session, again = engine.step(flow, session, Event("repeat"), NOW)
+    assert [o for o in again if isinstance(o, act.Connect)]  # the dial is said again
+    assert of(SendText, again) == [] and of(FlipSwitch, again) == []

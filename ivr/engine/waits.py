@@ -11,7 +11,7 @@ from typing import Literal
 
 from ivr.engine import answers, telling
 from ivr.engine.enter import choose, enter
-from ivr.engine.events import Event, KeepMessage
+from ivr.engine.events import Event, FlipSwitch, KeepMessage, SendText
 from ivr.engine.fetching import FetchReply, kept
 from ivr.engine.run import Run
 from ivr.flow.model import AskState, DialState, FetchState, RecordState, State
@@ -126,4 +126,8 @@ def repeat(run: Run) -> None:
     elif run.session.waiting == "record" and isinstance(state, RecordState):
         run.start_record(state)
     else:
+        done = len(run.out)
         enter(run, run.session.state)
+        # Entered again only to say it again: its text went and its switches turned the first
+        # time, and a webhook Twilio sent twice must not send or turn them twice.
+        run.out[done:] = [o for o in run.out[done:] if not isinstance(o, SendText | FlipSwitch)]
