@@ -180,3 +180,31 @@ states:
     session, again = engine.step(flow, session, Event("repeat"), NOW)
     assert [o for o in again if isinstance(o, act.Connect)]  # the dial is said again
     assert of(SendText, again) == [] and of(FlipSwitch, again) == []
+
+
+def test_a_text_is_sent_in_the_conversations_language() -> None:
+    flow, problems = load_flow_text(
+        """
+language: en-US
+languages:
+  es-US: {voice: Polly.Lupe}
+states:
+  spanish:
+    set: {language: es-US}
+    text:
+      en-US: "Our address: 12 Main St."
+      es-US: "Nuestra dirección: 12 Main St."
+    next: urgent
+  urgent:
+    text:
+      body: {en-US: "Call back {{ caller }}", es-US: "Llamar a {{ caller }}"}
+      to: "+15555550150"
+""",
+        name="bilingual",
+    )
+    assert flow is not None, problems
+    _, out = start(flow)
+    assert [(s.body, s.to) for s in of(SendText, out)] == [  # type: ignore[attr-defined]
+        ("Nuestra dirección: 12 Main St.", CALLER),
+        (f"Llamar a {CALLER}", "+15555550150"),
+    ]
