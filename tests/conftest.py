@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from ivr.settings import Settings
-from ivr.store import Store, open_store
+from ivr.store import Retention, Store, open_store
 from ivr.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -292,3 +292,38 @@ def flows(
 
     use_env(monkeypatch, twilio_env(standin, store_url))
     return write_flows(tmp_path)
+
+
+# The store contract's tests run once on each store: memory, an SQLite file and a real Redis.
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from redis_server import start_redis  # it needs this module's helpers
+
+    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def retention() -> Retention | None:
+    """The store's retention (None: the default); a module overrides it to watch it work."""
+    return None
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, retention: Retention | None
+) -> Iterator[Store]:
+    if request.param == "memory":
+        s = open_store("memory://", retention)
+    elif request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path}/s.sqlite3", retention)
+    else:
+        url = request.getfixturevalue("redis_url")
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+        s = open_store(url, retention)
+    yield s
+    s.close()

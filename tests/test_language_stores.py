@@ -5,40 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from redis_server import start_redis
 
 from ivr.engine.session import Session
-from ivr.store import Retention, Store, open_store
+from ivr.store import Retention, Store
 from ivr.store.base import Effects, LanguageChoice
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    brief = Retention(history=0.05, messages=0.05)
-    if request.param == "memory":
-        s = open_store("memory://", brief)
-    elif request.param == "sqlite":
-        s = open_store(f"sqlite:///{tmp_path}/s.sqlite3", brief)
-    else:
-        url = request.getfixturevalue("redis_url")
-        import redis
-
-        redis.Redis.from_url(url).flushdb()
-        s = open_store(url, brief)
-    yield s
-    s.close()
+@pytest.fixture
+def retention() -> Retention:
+    return Retention(history=0.05, messages=0.05)
 
 
 def choose(store: Store, number: str, flow: str, language: str, key: str = "CA1") -> None:

@@ -2,39 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from redis_server import start_redis
-
 from ivr.engine.session import Session
-from ivr.store import MessageRecord, Store, open_store
+from ivr.store import MessageRecord, Store
 from ivr.store.queries import Filters
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    proc, url = start_redis(tmp_path_factory.mktemp("redis"))
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "memory":
-        s = open_store("memory://")
-    elif request.param == "sqlite":
-        s = open_store(f"sqlite:///{tmp_path}/s.sqlite3")
-    else:
-        url = request.getfixturevalue("redis_url")
-        import redis
-
-        redis.Redis.from_url(url).flushdb()
-        s = open_store(url)
-    yield s
-    s.close()
 
 
 def keep(store: Store, session: Session) -> None:

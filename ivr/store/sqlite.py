@@ -28,12 +28,11 @@ from ivr.store.base import (
     Change,
     EffectsOf,
     MessageRecord,
-    Outgoing,
     Retention,
     StoreError,
-    SwitchChange,
     T,
 )
+from ivr.store.sqlite_outbox import SQLiteOutbox
 from ivr.store.sqlite_queries import SCHEMA as QUERIES_SCHEMA
 from ivr.store.sqlite_queries import SQLiteQueries
 from ivr.store.threaded import InThread
@@ -61,7 +60,7 @@ log = logging.getLogger("ivr.store")
 PRUNE_BATCH = 200
 
 
-class SQLiteStore(SQLiteQueries, InThread):
+class SQLiteStore(SQLiteQueries, SQLiteOutbox, InThread):
     def __init__(self, path: str, retention: Retention | None = None) -> None:
         self.path = path
         self.retention = retention or Retention()
@@ -264,9 +263,6 @@ class SQLiteStore(SQLiteQueries, InThread):
             )
         return bool(row and row[0])
 
-    def language_of(self, flow: str, number: str) -> str:
-        return outbox.language_of(self._conn(), flow, number)
-
     def keep_flow(self, name: str, version: str, source: str) -> None:
         self._conn().execute(
             "INSERT OR IGNORE INTO flow_versions (version, name, source, at) VALUES (?, ?, ?, ?)",
@@ -280,24 +276,6 @@ class SQLiteStore(SQLiteQueries, InThread):
             .fetchone()
         )
         return (row[0], row[1]) if row else None
-
-    def claim_outgoing(self, now: float, lease: float, limit: int) -> list[Outgoing]:
-        return outbox.claim(self._conn(), now, lease, limit)
-
-    def finish_outgoing(self, item: Outgoing) -> bool:
-        return outbox.finish(self._conn(), item)
-
-    def outgoing(self, flow: str | None = None, last: int = 20) -> list[Outgoing]:
-        return outbox.outgoing(self._conn(), flow, last)
-
-    def switches(self) -> dict[str, SwitchChange]:
-        return outbox.switches(self._conn())
-
-    def set_switch(self, change: SwitchChange) -> None:
-        outbox.add_switch(self._conn(), change)
-
-    def switch_history(self, name: str | None = None, last: int = 20) -> list[SwitchChange]:
-        return outbox.switch_history(self._conn(), name, last)
 
     def prune_batch(self, now: float) -> int:
         """Delete up to a batch of sessions and one of messages past their retention."""

@@ -149,3 +149,31 @@ def switch_history(conn: sqlite3.Connection, name: str | None, last: int) -> lis
         (*args, last),
     )
     return [_change(r) for r in rows]
+
+
+class SQLiteOutbox:
+    """The store's methods for the outbox, switches and languages (mixed into `SQLiteStore`)."""
+
+    def _conn(self) -> sqlite3.Connection:
+        raise NotImplementedError  # the store's own
+
+    def language_of(self, flow: str, number: str) -> str:
+        return language_of(self._conn(), flow, number)
+
+    def claim_outgoing(self, now: float, lease: float, limit: int) -> list[Outgoing]:
+        return claim(self._conn(), now, lease, limit)
+
+    def finish_outgoing(self, item: Outgoing) -> bool:
+        return finish(self._conn(), item)
+
+    def outgoing(self, flow: str | None = None, last: int = 20) -> list[Outgoing]:
+        return outgoing(self._conn(), flow, last)
+
+    def switches(self) -> dict[str, SwitchChange]:
+        return switches(self._conn())
+
+    def set_switch(self, change: SwitchChange) -> None:
+        add_switch(self._conn(), change)
+
+    def switch_history(self, name: str | None = None, last: int = 20) -> list[SwitchChange]:
+        return switch_history(self._conn(), name, last)
