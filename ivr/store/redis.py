@@ -31,7 +31,6 @@ from ivr.store import redis_layout as at
 from ivr.store.base import (
     NO_EFFECTS,
     Change,
-    Effects,
     EffectsOf,
     MessageRecord,
     Retention,
@@ -40,9 +39,10 @@ from ivr.store.base import (
 )
 from ivr.store.blocking import Blocking
 from ivr.store.redis_languages import RedisLanguages
-from ivr.store.redis_outbox import OUTBOX_ID, RedisOutbox, queue_effects
+from ivr.store.redis_outbox import RedisOutbox
 from ivr.store.redis_queries import RedisQueries
-from ivr.store.redis_write import Commands, Write
+from ivr.store.redis_wire import checked, held, send
+from ivr.store.redis_write import Commands, Write, numbered
 from ivr.store.threaded import in_thread
 
 R = TypeVar("R")
@@ -108,44 +108,41 @@ class RedisStore(Blocking, RedisOutbox, RedisQueries, RedisLanguages):
         key = at.conversation(lookup)
         failed = False
         while True:
-            fields: list[str | None] = await self._do(lambda r: r.hmget(key, at.FIELDS))
-            now = time.time()
-            after, result = change(at.live_session(fields, now))
-            done = effects(result) if effects is not None else NO_EFFECTS
-            if after is None and not done:
-                return result
-            commands = await self._commands(done) if done else Commands()
-            times = (now, ttl, self.retention.history)
-            write = Write.of(lookup, fields, after, times, commands)
+            write: Write | None = None  # once set, a failure may come after the write landed
             try:
-                if await self._do(write, retry=False):
-                    return result
-            except StoreError:
+                async with held(self._client().connection_pool) as connection:
+                    fields = checked((await send(connection, ("HMGET", key, *at.FIELDS)))[0])
+                    now = time.time()
+                    after, result = change(at.live_session(fields, now))
+                    done = effects(result) if effects is not None else NO_EFFECTS
+                    if after is None and not done:
+                        return result
+                    keep = at.ms(self.retention.messages)
+                    commands = await numbered(connection, done, keep) if done else Commands()
+                    times = (now, ttl, self.retention.history)
+                    write = Write.of(lookup, fields, after, times, commands)
+                    if await write.on(connection):
+                        return result
+            except (ConnectionError, TimeoutError) as exc:
                 if failed:
-                    raise
+                    raise StoreError(f"Redis at {self._where} can't be reached: {exc}") from exc
                 failed = True
+                await asyncio.sleep(RETRY_PAUSE)
                 # The write may have landed before the connection broke: then it is done.
-                if await self._do(lambda r: r.hget(key, "v")) == write.token:
-                    await self._do(write.index)
+                if write is not None and await self._landed(key, write):
                     return result
+            except RedisError as exc:
+                raise StoreError(f"Redis at {self._where} refused a command: {exc}") from exc
 
-    async def _commands(self, done: Effects) -> Commands:
-        """What a step decided beside the session, numbered (one more round trip)."""
-        counts = len(done.messages), len(done.outbox)
+    async def _landed(self, key: str, write: Write) -> bool:
+        async def check(r: Redis) -> bool:
+            async with held(r.connection_pool) as connection:
+                if checked((await send(connection, ("HGET", key, "v")))[0]) != write.token:
+                    return False
+                await write.index(connection)  # the part beside the script
+                return True
 
-        async def reserve(r: Any) -> list[int]:
-            pipe = r.pipeline(transaction=False)
-            pipe.incrby(at.MESSAGE_ID, counts[0])
-            pipe.incrby(OUTBOX_ID, counts[1])
-            return await pipe.execute()  # type: ignore[no-any-return]
-
-        last_message, last_item = await self._do(reserve) if any(counts) else (0, 0)
-        commands = Commands()
-        keep = at.ms(self.retention.messages)
-        for i, message in enumerate(done.messages, start=last_message - counts[0] + 1):
-            at.queue_message(commands, replace(message, id=i), keep)
-        queue_effects(commands, done, range(last_item - counts[1] + 1, last_item + 1))
-        return commands
+        return bool(await self._do(check))
 
     async def aload(self, lookup: str) -> Session | None:
         key = at.conversation(lookup)

@@ -11,13 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import NoScriptError
 
 from ivr.engine.session import Session
 from ivr.store import redis_layout as at
+from ivr.store.base import Effects
+from ivr.store.redis_outbox import OUTBOX_ID, queue_effects
+from ivr.store.redis_wire import checked, send
 
 # KEYS[1] the conversation, KEYS[2] where an earlier one on the same lookup goes, then the keys
 # of the other commands. ARGV: the token read ('' when absent), the new token, the session's
@@ -75,6 +78,21 @@ class Commands:
         self._note("LPUSH", key, *values)
 
 
+async def numbered(connection: AbstractConnection, done: Effects, keep_ms: int) -> Commands:
+    """What a step decided beside the session, numbered (one more round trip)."""
+    counts = len(done.messages), len(done.outbox)
+    last_message, last_item = (
+        map(checked, await send(
+            connection, ("INCRBY", at.MESSAGE_ID, counts[0]), ("INCRBY", OUTBOX_ID, counts[1])
+        )) if any(counts) else (0, 0)
+    )  # fmt: skip
+    commands = Commands()
+    for i, message in enumerate(done.messages, start=last_message - counts[0] + 1):
+        at.queue_message(commands, replace(message, id=i), keep_ms)
+    queue_effects(commands, done, range(last_item - counts[1] + 1, last_item + 1))
+    return commands
+
+
 @dataclass(frozen=True)
 class Write:
     key: str
@@ -118,25 +136,28 @@ class Write:
     def token(self) -> str:
         return self.args[1]
 
-    async def __call__(self, r: Any) -> Any:
+    async def on(self, connection: AbstractConnection) -> bool:
+        """Run the write on `connection`: False when someone else wrote the conversation."""
         keys = (self.key, self.aside, *self.commands.keys)
-        pipe = r.pipeline(transaction=False)
-        pipe.evalsha(SHA, len(keys), *keys, *self.args)
-        self._add_entry(pipe)
-        done = (await pipe.execute(raise_on_error=False))[0]
+        script: tuple[str | int, ...] = (len(keys), *keys, *self.args)
+        done, *indexed = await send(connection, ("EVALSHA", SHA, *script), *self._entry())
         if isinstance(done, NoScriptError):  # Redis restarted, or never had it
-            await r.script_load(SCRIPT)
-            return await r.evalsha(SHA, len(keys), *keys, *self.args)
-        if isinstance(done, Exception):
-            raise done
-        return done
+            checked((await send(connection, ("SCRIPT", "LOAD", SCRIPT)))[0])
+            done = (await send(connection, ("EVALSHA", SHA, *script)))[0]
+        for reply in (done, *indexed):
+            checked(reply)
+        return bool(done == 1)
 
-    async def index(self, r: Any) -> None:
-        await self._add_entry(r.pipeline(transaction=False)).execute()
+    async def index(self, connection: AbstractConnection) -> None:
+        """Add a new conversation's history entry (when a broken write may have left it out)."""
+        for reply in await send(connection, *self._entry()) if self.entry else ():
+            checked(reply)
 
-    def _add_entry(self, pipe: Any) -> Any:
-        if self.entry is not None:
-            entry, flow, started = self.entry
-            pipe.zadd(at.HISTORY, {entry: started}, nx=True)
-            pipe.zadd(at.history_index(flow), {entry: started}, nx=True)
-        return pipe
+    def _entry(self) -> list[tuple[str, ...]]:
+        if self.entry is None:
+            return []
+        entry, flow, started = self.entry
+        return [
+            ("ZADD", index, "NX", repr(started), entry)
+            for index in (at.HISTORY, at.history_index(flow))
+        ]
