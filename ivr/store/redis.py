@@ -2,9 +2,10 @@
 
 It talks to Redis with `redis.asyncio` (hiredis reads the replies) from the event loop that
 serves the webhooks, through a bounded pool of connections; `redis_layout` says where things
-are kept. An update takes two round trips: read the conversation, compute, then a script that
-writes it only if no one else wrote it in between (else read again and compute again). A
-command that doesn't reach Redis is tried once more; then `StoreError`, which the webhooks
+are kept. An update takes two round trips on one connection it holds (`redis_wire`): read the
+conversation, compute, then a script that writes it only if no one else wrote it in between
+(else read again and compute again). A command that doesn't reach Redis is tried once more
+(an update, once in all); then `StoreError`, which the webhooks
 answer with the channel's apology. Blocking methods run the same code on a loop of their own.
 """
 
