@@ -88,6 +88,7 @@ def _outbound(a: argparse.Namespace, s: Settings) -> int:
         rate=a.rate,
         results=a.results,
         settings=s,
+        detect_machine=getattr(a, "detect_machine", False),
     )
 
 
@@ -270,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--results", default=None, help="result file (default CSV.results.csv)")
         _flows(p)
         p.add_argument("--store", default=None, help="as for serve (default from IVR_STORE)")
+        if name == "call":
+            p.add_argument(
+                "--detect-machine",
+                action="store_true",
+                help="wait out an answering machine's greeting; the flow gets `answered_by`",
+            )
         p.set_defaults(fn=_outbound)
     return parser
 

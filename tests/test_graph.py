@@ -81,3 +81,15 @@ def test_every_reachable_state_has_a_way_out(capsys: pytest.CaptureFixture[str])
 def test_unknown_flow(capsys: pytest.CaptureFixture[str]) -> None:
     assert graph("nope", flows_dir=str(FLOWS), fmt="mermaid") == 1
     assert "no flow named 'nope'" in capsys.readouterr().err
+
+
+def test_a_queue_is_drawn_with_both_its_exits(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        graph("front_desk", flows_dir=str(Path(__file__).parent.parent / "flows"), fmt="dot") == 0
+    )
+    out = capsys.readouterr().out
+    names = ids(out)
+    hold, goodbye, voicemail = names["hold"], names["goodbye"], names["voicemail"]
+    assert f'{names["operator"]} -> {hold} [label="no answer", style=dotted];' in out
+    assert f'{hold} -> {goodbye} [label="taken by staff"];' in out
+    assert f'{hold} -> {voicemail} [label="no one took the call", style=dotted];' in out

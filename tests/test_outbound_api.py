@@ -55,6 +55,36 @@ def test_a_call_started_through_the_api_runs_with_its_variables(
     assert "Hello Ann, this is Acme Plumbing about your visit on Tuesday." in said(twiml)
 
 
+def test_a_call_with_machine_detection_asks_twilio_for_it_and_the_flow_hears_answered_by(
+    client: TestClient, standin: rest.Standin
+) -> None:
+    body = {**BODY, "detect_machine": True}
+    r = client.post("/api/flows/reminder/calls", json=body, headers=AUTH)
+    assert r.status_code == 201, r.text
+    [request] = standin.posts("Calls")
+    assert request.form == {**call_form_sent(), "MachineDetection": ["DetectMessageEnd"]}
+    form = {**answered(r.json()["sid"]), "AnsweredBy": "machine_end_beep"}
+    post_webhook(client, "", "/voice/reminder", form)
+    session = client.app.state.services.store.load(r.json()["sid"])  # type: ignore[attr-defined]
+    assert session.vars["answered_by"] == "machine_end_beep"
+    assert session.vars["name"] == "Ann"
+
+
+def test_detect_machine_must_be_a_boolean_and_is_for_calls_only(
+    client: TestClient, standin: rest.Standin
+) -> None:
+    r = client.post(
+        "/api/flows/reminder/calls", json={**BODY, "detect_machine": "yes"}, headers=AUTH
+    )
+    assert (r.status_code, r.json()["code"]) == (400, "bad_request")
+    assert "`detect_machine` must be true or false" in r.json()["error"]
+    r = client.post(
+        "/api/flows/reminder/texts", json={**BODY, "detect_machine": True}, headers=AUTH
+    )
+    assert (r.status_code, r.json()["code"]) == (400, "bad_request")
+    assert standin.posts("Calls") == [] and standin.posts("Messages") == []
+
+
 def test_a_text_started_through_the_api_goes_on_through_the_sms_webhook(
     client: TestClient, standin: rest.Standin
 ) -> None:

@@ -119,6 +119,30 @@ def test_a_bulk_call_run_keeps_each_rows_variables_for_its_call(
     assert "Hello Bob, this is Acme Plumbing about your visit on Saturday." in said(twiml)
 
 
+def test_a_detect_machine_column_asks_for_detection_row_by_row(
+    flows: Path, people: Path, standin: rest.Standin
+) -> None:
+    people.write_text(
+        "to,name,detect_machine\n+15551110001,Ann,true\n+15551110002,Bob,\n+15551110003,Cy,no\n"
+    )
+    assert bulk("call", flows, people) == 0
+    asked = {r.field("To"): r.form.get("MachineDetection") for r in standin.posts("Calls")}
+    assert asked == {
+        "+15551110001": ["DetectMessageEnd"],
+        "+15551110002": None,
+        "+15551110003": None,
+    }
+
+
+def test_a_detect_machine_cell_that_is_not_true_or_false_stops_before_any_call(
+    flows: Path, people: Path, standin: rest.Standin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people.write_text("to,detect_machine\n+15551110001,maybe\n")
+    assert bulk("call", flows, people) == 2
+    assert "line 2: `detect_machine` is 'maybe'; write true or false" in capsys.readouterr().err
+    assert standin.posts("Calls") == []
+
+
 def test_wrong_credentials_stop_the_run_at_the_first_row(
     flows: Path,
     people: Path,

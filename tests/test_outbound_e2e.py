@@ -31,6 +31,9 @@ from outbound_support import (
     write_flows,
 )
 
+from ivr.store import open_store
+from ivr.tools.phone import Call, http_transport
+
 
 @pytest.fixture
 def port() -> int:
@@ -131,3 +134,47 @@ def test_a_refusal_from_the_command_line_is_one_line_and_exit_2(
         "error: Twilio refused the call to +15005550001: 21211 — the 'To' number is not a "
         "valid phone number (https://www.twilio.com/docs/errors/21211)\n"
     )
+
+
+def test_a_reminder_placed_with_machine_detection_leaves_its_message_after_the_beep(
+    tmp_path: Path, env: dict[str, str], standin: rest.Standin, serve: Callable[[], str]
+) -> None:
+    reminder = (Path(__file__).parent.parent / "flows" / "appointment_reminder.yaml").read_text()
+    write_flows(tmp_path, appointment_reminder=reminder)
+    done = ivr("call", "appointment_reminder", "--to", PERSON, "--from", OURS, "--detect-machine",
+               "--var", "name=Ana", "--var", "when=on Tuesday at 10 am",
+               env=env, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [request] = standin.posts("Calls")
+    assert request.field("MachineDetection") == "DetectMessageEnd"
+
+    # Twilio asks the flow only once the machine's greeting has ended, saying so in AnsweredBy.
+    transport = http_transport(serve())
+    try:
+        call = Call(transport, "appointment_reminder", PERSON, OURS, token=rest.AUTH_TOKEN,
+                    outbound=True, answered_by="machine_end_beep")  # fmt: skip
+        call.sid = done.stdout.strip()
+        assert call.start() == [
+            "Hello Ana, this is Maple Street Dental with a reminder about your appointment on "
+            "Tuesday at 10 am. To confirm or cancel, please call us back or reply to our text. "
+            "Goodbye."
+        ]
+        assert call.ended
+    finally:
+        transport.close()
+    store = open_store(env["IVR_STORE"])
+    try:
+        [past] = store.history(flow="appointment_reminder", last=5)
+    finally:
+        store.close()
+    assert past.vars["answered_by"] == "machine_end_beep" and past.state == "leave_reminder"
+
+
+def test_without_detection_twilio_is_not_asked_for_it(
+    tmp_path: Path, env: dict[str, str], standin: rest.Standin
+) -> None:
+    write_flows(tmp_path)
+    done = ivr("call", "reminder", "--to", PERSON, "--from", OURS, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    [request] = standin.posts("Calls")
+    assert "MachineDetection" not in request.form

@@ -53,7 +53,8 @@ def test_a_call_booking_a_visit(simulate: Simulate) -> None:
     assert code == 0
     assert out.splitlines() == [
         "Calling desk from +15005550006 to +15005550001. Moves: keys like 1 or 1234#, silence, "
-        "say WORDS, record [SECONDS] [WORDS], dial answered|busy|no-answer|failed, hangup.",
+        "say WORDS, record [SECONDS] [WORDS], dial answered|busy|no-answer|failed, "
+        "hold SECONDS, take, hangup.",
         "  Thanks for contacting Acme Plumbing.",
         "  For opening hours, press 1. To book a visit, press 2. To leave a message, press 3.",
         "[main_menu] waiting for keys or speech",

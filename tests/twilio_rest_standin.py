@@ -132,6 +132,14 @@ def _answer(standin: Standin, received: Received) -> tuple[int, dict[str, object
     if match["sid"]:  # an update of a call, e.g. to cancel it
         return 200, {"sid": match["sid"], "status": received.form.get("Status", [""])[0]}
     to = received.form.get("To", [""])[0]
+    detection = received.form.get("MachineDetection")
+    if (
+        what == "Calls"
+        and detection is not None
+        and detection != ["Enable"]
+        and detection != ["DetectMessageEnd"]
+    ):
+        return _error(400, 21234, "Invalid Machine Detection configuration value")
     if to in ERRORS:
         return _error(*ERRORS[to])
     if to == BROKEN:

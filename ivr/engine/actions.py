@@ -56,13 +56,28 @@ class RecordAudio:
 
 @dataclass(frozen=True)
 class Connect:
-    """`<Dial>`: ring one number or several at once."""
+    """`<Dial>`: ring one number or several at once, or take the next caller of a queue."""
 
     seq: int
     numbers: tuple[str, ...]
     timeout: int = 30
     caller_id: str | None = None
     record: bool = False
+    queue: str | None = None
+
+
+@dataclass(frozen=True)
+class Enqueue:
+    """`<Enqueue>`: hold the caller in a named queue. Twilio asks the wait URL what to play
+    while they wait, and the action URL when they leave it; both carry the wait's `seq`."""
+
+    seq: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Leave:
+    """`<Leave>`, in a wait URL's answer: take the caller out of the queue."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +102,20 @@ class Message:
     text: str
 
 
-Action = Say | Play | Pause | Gather | RecordAudio | Connect | Redirect | Hangup | Reject | Message
+Action = (
+    Say
+    | Play
+    | Pause
+    | Gather
+    | RecordAudio
+    | Connect
+    | Enqueue
+    | Leave
+    | Redirect
+    | Hangup
+    | Reject
+    | Message
+)
 
 
 SMS_LIMIT = 1600

@@ -1,7 +1,7 @@
 """Entering states: each does its `set` and its prompts, then what its kind does.
 
 States that don't wait are chained into one reply, so entering one state may enter several,
-until one waits (an answer, a recording, a dial) or the conversation ends.
+until one waits (an answer, a recording, a dial, a queue) or the conversation ends.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ivr.flow.model import (
     FetchState,
     HangupState,
     PassState,
+    QueueState,
     RecordState,
     RedirectState,
     RejectState,
@@ -91,6 +92,9 @@ def _act(run: Run, state: State, first_text: str | None) -> Next:
         case DialState():
             run.speak(run.prompts(state))
             return _dial(run, state)
+        case QueueState():
+            run.speak(run.prompts(state))
+            return _queue(run, state)
         case FetchState():
             run.speak(run.prompts(state))
             run.start_fetch(state)
@@ -131,7 +135,16 @@ def _dial(run: Run, state: DialState) -> Next:
     seq = run.session.seq + 1
     run.session = run.session.evolve(waiting="dial", seq=seq)
     d = state.dial
-    run.out.append(act.Connect(seq, d.numbers, d.timeout, d.caller_id, d.record))
+    run.out.append(act.Connect(seq, d.numbers, d.timeout, d.caller_id, d.record, d.queue))
+    return STOP
+
+
+def _queue(run: Run, state: QueueState) -> Next:
+    if run.sms:  # no one can be held on a text: it counts as not answered
+        return state.if_no_answer
+    seq = run.session.seq + 1
+    run.session = run.session.evolve(waiting="queue", seq=seq, announced=-1)
+    run.out.append(act.Enqueue(seq, state.queue.name))
     return STOP
 
 

@@ -21,14 +21,19 @@ from ivr.flow.fetch import Fetch
 class Event:
     """What happened: the call or text arrived, an answer came, a recording or dial ended."""
 
-    kind: Literal["start", "answer", "no_input", "record", "dial", "fetched", "repeat", "hangup"]
+    kind: Literal[
+        "start", "answer", "no_input", "record", "dial", "fetched", "hold", "queued", "repeat",
+        "hangup",
+    ]  # fmt: skip
     text: str = ""
     input: answers.Kind = "keys"
     media: tuple[str, ...] = ()
     url: str = ""  # the recording's URL
     duration: int = 0
-    status: str = ""  # DialCallStatus, or CallStatus for a hangup
+    status: str = ""  # DialCallStatus, QueueResult, or CallStatus for a hangup
     reply: FetchReply | None = None  # how a `fetch` went
+    position: int = 0  # on hold (`hold`): the caller's place in line (QueuePosition)
+    waited: int = 0  # on hold, and leaving the queue (`queued`): seconds in it (QueueTime)
 
 
 @dataclass(frozen=True)

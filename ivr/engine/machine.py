@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from ivr.engine import waits
+from ivr.engine import hold, waits
 from ivr.engine.enter import MAX_HOPS, enter
 from ivr.engine.events import (
     Effect,
@@ -69,6 +69,8 @@ def step(
     if kind == "start":
         run.session = run.session.evolve(started=now.timestamp())
         enter(run, flow.start, first_text=event.text if run.sms and event.text else None)
+    elif kind == "hold":  # asked on every turn of the hold music: never a repeat of the state
+        hold.holding(run, event)
     elif session.ended:
         run.out.append(Log("warning", "a webhook came for a conversation that has ended"))
         run.end(session.outcome or "completed")
@@ -80,6 +82,8 @@ def step(
         waits.recorded(run, event)
     elif waiting == "dial" and kind == "dial":
         waits.dialed(run, event)
+    elif waiting == "queue" and kind == "queued":
+        hold.dequeued(run, event)
     elif waiting == "fetch" and kind == "fetched" and event.reply is not None:
         waits.fetched(run, event.reply)
     else:  # a repeat, or an event this wait doesn't take (a late or doubled webhook)

@@ -1,4 +1,5 @@
-"""What the engine says by itself, in the languages it knows: no input, no match, goodbye, sorry.
+"""What the engine says by itself, in the languages it knows: no input, no match, goodbye, sorry,
+and a caller's place in line on hold (`{position}` stands for the number).
 
 A flow in Spanish that has no `no_match` of its own must still apologise in Spanish. The words
 are picked by the first part of a language code (`es-US` and `es-MX` are both `es`), and are
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-Phrase = Literal["no_input", "no_match", "goodbye", "apology"]
+Phrase = Literal["no_input", "no_match", "goodbye", "apology", "position"]
 
 PHRASES: dict[str, dict[Phrase, str]] = {
     "en": {
@@ -17,6 +18,7 @@ PHRASES: dict[str, dict[Phrase, str]] = {
         "no_match": "Sorry, that isn't one of the options.",
         "goodbye": "Goodbye.",
         "apology": "Sorry, something went wrong on our side. Please try again later. Goodbye.",
+        "position": "You are number {position} in line.",  # on hold in a queue
     },
     "es": {
         "no_input": "Disculpe, no le escuché.",
@@ -26,6 +28,7 @@ PHRASES: dict[str, dict[Phrase, str]] = {
             "Lo sentimos, tuvimos un problema de nuestro lado. "
             "Por favor, inténtelo más tarde. Adiós."
         ),
+        "position": "Usted es el número {position} en la fila.",
     },
     "fr": {
         "no_input": "Pardon, je n'ai rien entendu.",
@@ -35,6 +38,7 @@ PHRASES: dict[str, dict[Phrase, str]] = {
             "Désolé, un problème est survenu de notre côté. "
             "Merci de réessayer plus tard. Au revoir."
         ),
+        "position": "Vous êtes le numéro {position} dans la file d'attente.",
     },
     "de": {
         "no_input": "Entschuldigung, ich habe Sie nicht verstanden.",
@@ -44,6 +48,7 @@ PHRASES: dict[str, dict[Phrase, str]] = {
             "Entschuldigung, bei uns ist ein Fehler aufgetreten. "
             "Bitte versuchen Sie es später noch einmal. Auf Wiederhören."
         ),
+        "position": "Sie sind Nummer {position} in der Warteschlange.",
     },
     "pt": {
         "no_input": "Desculpe, não consegui ouvir.",
@@ -53,6 +58,7 @@ PHRASES: dict[str, dict[Phrase, str]] = {
             "Desculpe, tivemos um problema do nosso lado. "
             "Por favor, tente novamente mais tarde. Até logo."
         ),
+        "position": "Você é o número {position} na fila.",
     },
     "it": {
         "no_input": "Scusi, non ho sentito.",
@@ -62,6 +68,7 @@ PHRASES: dict[str, dict[Phrase, str]] = {
             "Ci scusi, si è verificato un problema da parte nostra. "
             "La preghiamo di riprovare più tardi. Arrivederci."
         ),
+        "position": "Lei è il numero {position} in coda.",
     },
 }
 ENGLISH = "en-US"

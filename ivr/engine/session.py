@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 Channel = Literal["voice", "sms"]
 # What the conversation waits for: an answer, a recording, the end of a dial, the reply to a
-# `fetch`, or nothing yet.
-Waiting = Literal["", "answer", "record", "dial", "fetch"]
+# `fetch`, a staff member to take the call on hold (`queue`), or nothing yet.
+Waiting = Literal["", "answer", "record", "dial", "fetch", "queue"]
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class Step:
     at: float
     state: str
     answer: str | None = None
-    event: str = "enter"  # enter | answer | no_input | no_match | record | dial | fetch | end
+    # enter | answer | no_input | no_match | record | dial | fetch | queue | end
+    event: str = "enter"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Session:
     # TwiML it was answered with: Twilio's retry of it gets the same answer, applied once.
     webhook: str = ""
     reply: str = ""
+    announced: int = -1  # on hold: the seconds waited when the position was last said (-1 never)
 
     @property
     def failures(self) -> int:
@@ -105,6 +107,7 @@ class Changes(TypedDict, total=False):
     outcome: str
     webhook: str
     reply: str
+    announced: int
 
 
 _FIELDS = tuple(f.name for f in fields(Session))

@@ -27,6 +27,8 @@ from ivr.flow.model import (
     HangupState,
     PassState,
     Prompt,
+    Queue,
+    QueueState,
     Record,
     RecordState,
     RedirectState,
@@ -123,6 +125,9 @@ def _choices(raw: object, lines: dict[str | int, int]) -> tuple[Choice, ...]:
 def _dial(raw: Any) -> Dial:
     if not isinstance(raw, dict):
         return Dial(_items(raw))
+    if "queue" in raw:
+        timeout, record = int(raw.get("timeout", 30)), bool(raw.get("record", False))
+        return Dial((), timeout, raw.get("caller_id"), record, queue=str(raw["queue"]))
     number, timeout = _items(raw["number"]), int(raw.get("timeout", 30))
     return Dial(number, timeout, raw.get("caller_id"), bool(raw.get("record", False)))
 
@@ -192,6 +197,16 @@ def _state(
         case "dial":
             no_answer = str(body["if_no_answer"]) if "if_no_answer" in body else None
             return DialState(**common, dial=_dial(body["dial"]), if_no_answer=no_answer)
+        case "queue":
+            raw = body["queue"]
+            queue = Queue(
+                str(raw["name"]),
+                raw.get("music"),
+                int(raw.get("announce", 60)),
+                int(raw.get("max_wait", 300)),
+            )
+            no_answer = str(body["if_no_answer"]) if "if_no_answer" in body else None
+            return QueueState(**common, queue=queue, if_no_answer=no_answer)
         case "fetch":
             if_failed = str(body["if_failed"]) if "if_failed" in body else None
             return FetchState(**common, fetch=fetch.from_yaml(body["fetch"]), if_failed=if_failed)

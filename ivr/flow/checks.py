@@ -107,14 +107,18 @@ class Checker:
         if len(doing) > 1:
             message = (
                 f"state `{name}` has both `{doing[0]}` and `{doing[1]}`: a state does one of "
-                "these (wait for an answer, record, dial, fetch, branch, redirect, reject, hang "
-                "up); "
-                "split it in two"
+                "these (wait for an answer, record, dial, queue, fetch, branch, redirect, reject, "
+                "hang up); split it in two"
             )
             self.report("error", (*base, doing[1]), message, key=True)
-        for key, needs in (("valid", "save"), ("if_no_answer", "dial"), ("if_failed", "fetch")):
-            if key in body and needs not in body:
-                message = f"`{key}` in state `{name}` does nothing without `{needs}`"
+        for key, needs in (
+            ("valid", ("save",)),
+            ("if_no_answer", ("dial", "queue")),
+            ("if_failed", ("fetch",)),
+        ):
+            if key in body and not any(need in body for need in needs):
+                alone = " or ".join(f"`{need}`" for need in needs)
+                message = f"`{key}` in state `{name}` does nothing without {alone}"
                 self.report("error", (*base, key), message, key=True)
         said = body.get("say")
         said = [map_of(i).get("say") if isinstance(i, dict) else i for i in list_of(said) or [said]]
@@ -142,7 +146,7 @@ class Checker:
                     self.report("error", where, f"{message} be last: the items after it never run")
 
     def check_dial(self, path: Path, dial: object, name: str) -> None:
-        if isinstance(dial, dict):
+        if isinstance(dial, dict):  # `{queue: NAME}` has no number; the schema checks the name
             path, dial = (*path, "number"), dial.get("number")
         for i, number in enumerate(dial if isinstance(dial, list) else [dial]):
             if isinstance(number, str) and not E164.fullmatch(number):

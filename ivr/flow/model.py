@@ -89,6 +89,17 @@ class Dial:
     timeout: int = 30
     caller_id: str | None = None
     record: bool = False
+    queue: str | None = None  # `{queue: NAME}`: take the next caller waiting there instead
+
+
+@dataclass(frozen=True)
+class Queue:
+    """Where and how a caller waits on hold: `announce` 0 never says the position."""
+
+    name: str
+    music: str | None = None
+    announce: int = 60
+    max_wait: int = 300
 
 
 @dataclass(frozen=True)
@@ -128,8 +139,12 @@ class BranchItem:
 
 # What a state does after `set` and `say`, by the key that says it: the loader builds one kind
 # per state from these, and the engine, the checks and the graph each decide by kind, once.
-Kind = Literal["ask", "record", "dial", "fetch", "branch", "redirect", "reject", "hangup", "pass"]
-ACTIONS: tuple[Kind, ...] = ("record", "dial", "fetch", "branch", "redirect", "reject", "hangup")
+Kind = Literal[
+    "ask", "record", "dial", "queue", "fetch", "branch", "redirect", "reject", "hangup", "pass"
+]
+ACTIONS: tuple[Kind, ...] = (
+    "record", "dial", "queue", "fetch", "branch", "redirect", "reject", "hangup"
+)  # fmt: skip
 
 
 def waits(body: Mapping[str, object]) -> bool:
@@ -193,6 +208,15 @@ class DialState(BaseState):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class QueueState(BaseState):
+    """Holds the caller in a named queue until staff take the call (`next`) or `max_wait`
+    passes (`if_no_answer`)."""
+
+    queue: Queue
+    if_no_answer: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class FetchState(BaseState):
     """Asks another system over HTTP, then goes on to `next`, or `if_failed` when it failed."""
 
@@ -225,6 +249,7 @@ State = (
     | AskState
     | RecordState
     | DialState
+    | QueueState
     | FetchState
     | BranchState
     | RedirectState

@@ -13,8 +13,9 @@ E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 
 # Known from the first webhook on, so even the `help` reply, outside any conversation, has them.
 NUMBERS = ("caller", "called", "channel")
-# Written by the engine in every conversation: a variable of the same name would be overwritten.
-RESERVED = (*NUMBERS, "answer")
+# Written by the engine in every conversation (`answered_by` on a call placed with machine
+# detection): a variable of the same name would be overwritten.
+RESERVED = (*NUMBERS, "answer", "answered_by")
 # What a template may use without the flow setting it (`media` is set when a picture comes,
 # `language` is the conversation's language).
 BUILT_INS = (*RESERVED, "media", "language")

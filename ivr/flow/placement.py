@@ -27,6 +27,7 @@ def _places(whole: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "gather": state["gather"].get("properties", {}),
         "record": state["record"].get("properties", {}),
         "dial": state["dial"].get("properties", {}),
+        "queue": state["queue"].get("properties", {}),
         "prompt": defs["prompt_item"].get("properties", {}),
         "condition": defs["condition"].get("properties", {}),
         "hours": defs["hours"].get("properties", {}),
@@ -40,7 +41,7 @@ def _here(path: Path) -> str:
         return "top"
     if path[0] == "states" and len(path) == 2:
         return "state"
-    if path[0] == "states" and len(path) == 3 and path[2] in ("gather", "record", "dial"):
+    if path[0] == "states" and len(path) == 3 and path[2] in ("gather", "record", "dial", "queue"):
         return str(path[2])
     if path[0] == "hours" and len(path) == 2:
         return "hours"
@@ -49,8 +50,8 @@ def _here(path: Path) -> str:
 
 def _order(here: str, body: dict[str, Any]) -> list[str]:
     # A key several places take (`timeout`) goes where this state already has something.
-    order = ["gather", "record", "dial"]
-    for owner in ("dial", "record"):
+    order = ["gather", "record", "dial", "queue"]
+    for owner in ("queue", "dial", "record"):
         if owner in body:
             order.remove(owner)
             order.insert(0, owner)
@@ -59,7 +60,7 @@ def _order(here: str, body: dict[str, Any]) -> list[str]:
 
 
 def _example(place: str, key: str, value: str) -> str:
-    if place in ("gather", "record", "dial", "sms"):
+    if place in ("gather", "record", "dial", "queue", "sms"):
         return f": {place}: {{{key}: {value}}}"
     if place == "condition":
         return f": branch: [{{if: {{{key}: {value}}}, next: STATE}}]"
@@ -76,6 +77,7 @@ _WHERE = {
     "gather": "under `gather`, not directly {here}",
     "record": "under `record`, not directly {here}",
     "dial": "under `dial`, not directly {here}",
+    "queue": "under `queue`, not directly {here}",
     "prompt": "in a prompt item of `say`",
     "condition": "in the `if` of a `branch` item",
     "hours": "under a named hours in `hours`, at the top of the flow",

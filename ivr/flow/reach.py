@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from ivr.flow.checks import Checker
 
 # Keys after which a caller has heard or been asked something, so the call was answered.
-_ANSWERED = ("say", "choices", "save", "record", "dial", "fetch", "redirect", "hangup")
+_ANSWERED = (
+    "say", "choices", "save", "record", "dial", "queue", "fetch", "redirect", "hangup"
+)  # fmt: skip
 
 
 def map_of(value: object) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def _spins(body: dict[str, Any]) -> bool:
     match kind_of(body):
         case "pass" | "branch" | "fetch":  # a request is no wait for the caller
             return True
-        case "ask" | "record" | "dial" | "redirect" | "reject" | "hangup":
+        case "ask" | "record" | "dial" | "queue" | "redirect" | "reject" | "hangup":
             return False
 
 

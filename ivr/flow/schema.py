@@ -37,7 +37,11 @@ _EXPECTED: dict[str, str] = {
     "remember_language": "true or false",
     "choices": 'a mapping of answers to states, like `"1, hours": hours`',
     "shortcuts": "a mapping of answers to states, like `operator: front_desk`",
-    "dial": 'a number like "+15555550100", a list of numbers, or a mapping with `number`',
+    "dial": 'a number like "+15555550100", a list of numbers, or `{number: ...}` or `{queue: ...}`',
+    "queue": "settings like `{name: front_desk, max_wait: 300}`",
+    "name": "a queue name of letters, digits, `_`, `-` and `.`, at most 64, like front_desk",
+    "announce": "a whole number of seconds, like 60 (0: never)",
+    "max_wait": "a whole number of seconds, like 300",
     "number": 'a number like "+15555550100", or a list of numbers',
     "record": "true, or settings like `{max_length: 120}`",
     "branch": "a list of `{if: CONDITION, next: STATE}` items",
@@ -217,6 +221,8 @@ def _expected(error: ValidationError, path: Path) -> str:
         return "a variable name of letters, digits and `_`, starting with a letter"
     if key in _TARGETS or (len(path) > 1 and path[-2] in ("choices", "shortcuts")):
         return "the name of a state"
+    if key == "queue" and len(path) > 1 and path[-2] == "dial":
+        return _EXPECTED["name"]
     if key in _EXPECTED:
         return _EXPECTED[key]
     if len(path) > 1 and path[-2] in ("no_input", "no_match") and isinstance(path[-1], int):
@@ -243,6 +249,8 @@ def _words(error: ValidationError, path: Path, doc: Document) -> str:
         if path == ("states",):
             return "the flow has no states: add at least one state under `states:`"
         return f"{name_of(path)} is empty"
+    if rule == "oneOf" and path[-1:] == ("dial",) and not {"number", "queue"} & set(value):
+        return f"`number` is missing {place(path)} (or `queue`, to take a caller on hold)"
     if rule == "oneOf" and all("required" in one for one in rule_value):
         keys = [f"`{one['required'][0]}`" for one in rule_value]
         return f"{name_of(path)} needs exactly one of {', '.join(keys[:-1])} or {keys[-1]}"

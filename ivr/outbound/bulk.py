@@ -26,13 +26,18 @@ FATAL_CODES = {"no_credentials", "no_public_url", "twilio_unreachable", "twilio_
 FATAL_TWILIO = {20003, 20404}
 TRANSIENT_CODES = {"twilio_unreachable", "twilio_timeout", "twilio_error", "store_error"}
 
-Send = Callable[[str, Mapping[str, str]], str]  # (to, variables) -> sid
+Send = Callable[[str, Mapping[str, str], bool | None], str]  # (to, variables, detect) -> sid
+# The column that asks for answering-machine detection on a row's call (true or false; empty:
+# as the command says). It is not a variable.
+DETECT = "detect_machine"
+_TRUTH = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": None}
 
 
 @dataclass(frozen=True)
 class Row:
     to: str
     variables: dict[str, str]
+    detect_machine: bool | None = None
 
 
 def read_rows(path: str) -> list[Row]:
@@ -46,7 +51,7 @@ def read_rows(path: str) -> list[Row]:
                     f"{path}: no `to` column (the first line must name the columns, e.g. to,name)",
                     "bad_csv",
                 )
-            check_variables({n: "" for n in names if n and n != "to"})
+            check_variables({n: "" for n in names if n and n not in ("to", DETECT)})
             rows = []
             for raw in reader:
                 cells = {
@@ -54,8 +59,15 @@ def read_rows(path: str) -> list[Row]:
                     for k, v in raw.items()
                     if isinstance(v, str | None)
                 }
-                variables = {k: v for k, v in cells.items() if k and k != "to"}
-                rows.append(Row(cells.get("to", ""), variables))
+                variables = {k: v for k, v in cells.items() if k and k not in ("to", DETECT)}
+                detect = cells.get(DETECT, "").lower()
+                if detect not in _TRUTH:
+                    raise Refused(
+                        f"{path}, line {reader.line_num}: `{DETECT}` is {cells[DETECT]!r}; "
+                        "write true or false (or leave it empty)",
+                        "bad_csv",
+                    )
+                rows.append(Row(cells.get("to", ""), variables, _TRUTH[detect]))
             return rows
     except OSError as exc:
         raise Refused(f"can't read {path}: {exc.strerror}", "bad_csv") from exc
@@ -168,7 +180,8 @@ def run_bulk(
             seen.add(row.to)
             pacer.wait()
             try:
-                line.update(status="sent", sid=send(row.to, {**defaults, **row.variables}))
+                values = {**defaults, **row.variables}
+                line.update(status="sent", sid=send(row.to, values, row.detect_machine))
             except Refused as refused:
                 transient = refused.code in TRANSIENT_CODES
                 line.update(status="error" if transient else "refused", message=refused.message)

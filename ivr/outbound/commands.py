@@ -33,8 +33,12 @@ def outbound(
     settings: Settings | None = None,
     flows_dir: str | None = None,
     store: str | None = None,
+    detect_machine: bool = False,
 ) -> int:
-    """Run `ivr call` (command "call") or `ivr text` (command "text"); the exit status."""
+    """Run `ivr call` (command "call") or `ivr text` (command "text"); the exit status.
+
+    `detect_machine` asks Twilio for answering-machine detection on every call (a CSV's
+    `detect_machine` column says it row by row)."""
     what = "calls" if command == "call" else "texts"
     try:
         if settings is None:
@@ -50,10 +54,12 @@ def outbound(
         found = _load(settings.flows_dir, flow)
         rows = read_rows(csv_path) if csv_path else []
         sender = Sender(settings, open_store(settings.store), make_client(settings))
-        start = sender.call if command == "call" else sender.text
 
-        def send(number: str, values: Mapping[str, str]) -> str:
-            return start(found, number, from_, values)
+        def send(number: str, values: Mapping[str, str], detect: bool | None = None) -> str:
+            if command == "text":
+                return sender.text(found, number, from_, values)
+            machine = detect_machine if detect is None else detect
+            return sender.call(found, number, from_, values, detect_machine=machine)
 
         if csv_path:
             return run_bulk(

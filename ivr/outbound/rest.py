@@ -104,8 +104,21 @@ def make_client(settings: Settings) -> Client:
     return Client(user, password, account_sid=settings.account_sid, http_client=http)
 
 
-def create_call(client: Client, to: str, from_: str, url: str, status_callback: str) -> str:
-    """Ask Twilio to call `to`; the new call's SID."""
+def create_call(
+    client: Client,
+    to: str,
+    from_: str,
+    url: str,
+    status_callback: str,
+    *,
+    detect_machine: bool = False,
+) -> str:
+    """Ask Twilio to call `to`; the new call's SID.
+
+    With `detect_machine`, Twilio waits for a machine's greeting to end (DetectMessageEnd)
+    before it asks `url`, and says in AnsweredBy who or what picked up.
+    """
+    detection = {"machine_detection": "DetectMessageEnd"} if detect_machine else {}
     try:
         call = client.calls.create(
             to=to,
@@ -115,6 +128,7 @@ def create_call(client: Client, to: str, from_: str, url: str, status_callback: 
             status_callback=status_callback,
             status_callback_event=["completed"],
             status_callback_method="POST",
+            **detection,
         )
     except Exception as exc:
         raise explain(exc, "call", to) from exc

@@ -77,8 +77,20 @@ class Sender:
     store: Store
     client: Client
 
-    def call(self, flow: Flow, to: str, from_: str, variables: Mapping[str, str]) -> str:
-        """Place a call that runs `flow` when answered; the new CallSid."""
+    def call(
+        self,
+        flow: Flow,
+        to: str,
+        from_: str,
+        variables: Mapping[str, str],
+        *,
+        detect_machine: bool = False,
+    ) -> str:
+        """Place a call that runs `flow` when answered; the new CallSid.
+
+        With `detect_machine`, the flow starts once a machine's greeting has ended, and has
+        Twilio's answer in the variable `answered_by`.
+        """
         to, from_ = check_number(to, "the 'to'"), check_number(from_, "the 'from'")
         variables = check_variables(variables)
         public = self.settings.public_url
@@ -92,7 +104,9 @@ class Sender:
         # The server may not have seen this version of the flow yet: let it find it.
         self.store.keep_flow(flow.name, flow.version, flow.source)
         url = f"{public}/voice/{quote(flow.name)}"
-        sid = create_call(self.client, to, from_, url, f"{url}/status")
+        sid = create_call(
+            self.client, to, from_, url, f"{url}/status", detect_machine=detect_machine
+        )
         preset = new_call(flow, sid, to, from_, variables, started=time.time())
 
         def prepare(before: Session | None) -> tuple[Session | None, bool]:

@@ -22,6 +22,7 @@ from ivr.flow.model import (
     Flow,
     HangupState,
     PassState,
+    QueueState,
     RecordState,
     RedirectState,
     RejectState,
@@ -76,6 +77,9 @@ def _leaving(s: State, end: str = FINISH) -> list[Edge]:
         case DialState():
             no_answer = Edge(name, s.if_no_answer or end, "no answer", "dotted")
             return [Edge(name, then, "answered"), no_answer]
+        case QueueState():
+            taken = Edge(name, then, "taken by staff")
+            return [taken, Edge(name, s.if_no_answer or end, "no one took the call", "dotted")]
         case FetchState():
             # Without `if_failed`, a failed request goes on to `next` too.
             failed = [Edge(name, s.if_failed, "failed", "dotted")] if s.if_failed else []

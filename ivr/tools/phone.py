@@ -2,23 +2,17 @@
 
 It posts the form fields Twilio posts, signed the way Twilio signs them, reads the TwiML that
 comes back and does what Twilio would: speaks prompts, waits in `<Gather>`, `<Record>` and
-`<Dial>` for the caller's next move, follows `<Redirect>`, and sends the status callback when
-the call ends. `ivr simulate`, `ivr test` and the end-to-end tests all drive flows through it.
+`<Dial>` and `<Enqueue>` for the caller's next move (see `ivr.tools.callside`), follows
+`<Redirect>`, and sends the status callback when the call ends. `ivr simulate`, `ivr test`
+and the end-to-end tests all drive flows through it.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
-from urllib.parse import urljoin
-
+from ivr.tools.callside import CallSide
+from ivr.tools.onhold import Switchboard
 from ivr.tools.wire import (
-    DEFAULT_CALLED,
-    DEFAULT_CALLER,
     ClientTransport,
-    Line,
     PhoneError,
     Texting,
     Transport,
@@ -32,6 +26,7 @@ from ivr.tools.wire import (
 __all__ = [
     "Call",
     "ClientTransport",
+    "Switchboard",
     "PhoneError",
     "Texting",
     "Transport",
@@ -47,52 +42,10 @@ DIAL_OUTCOMES = {
     "failed": "failed",
     "canceled": "canceled",
 }
-# A reply that only ever redirects would keep a real call busy forever; here it is an error.
-MAX_HOPS = 30
 
 
-@dataclass
-class _Wait:
-    kind: Literal["gather", "record", "dial"]
-    verb: ET.Element
-    rest: list[ET.Element]  # what Twilio does next when the wait ends without calling back
-
-
-class Call(Line):
+class Call(CallSide):
     """One phone call to `flow`: `start()`, then the caller's moves, until `ended`."""
-
-    def __init__(
-        self,
-        transport: Transport,
-        flow: str,
-        caller: str = DEFAULT_CALLER,
-        called: str = DEFAULT_CALLED,
-        *,
-        token: str,
-        outbound: bool = False,
-    ) -> None:
-        super().__init__(transport, flow, token, caller, called)
-        self.outbound = outbound  # we called `caller` from `called`, as `ivr call` does
-        self.sid = new_sid("CA")
-        self.heard: list[str] = []  # what the caller heard since their last move
-        # The language and voice of each item heard (empty for audio, pauses and beeps).
-        self.accents: list[tuple[str, str]] = []
-        self.notes: list[str] = []  # what Twilio did that the caller can't hear
-        self.ended = False
-        self.status = "ringing"
-        self._wait: _Wait | None = None
-        self._url = f"{transport.base_url}/voice/{flow}"  # the document being played
-        self._hops = 0
-
-    @property
-    def waiting(self) -> str:
-        """What the call waits for, in words: `keys`, `speech`, `keys or speech`, ..."""
-        if self._wait is None:
-            return ""
-        if self._wait.kind == "gather":
-            listens = self._wait.verb.get("input", "dtmf").split()
-            return " or ".join(("keys" if x == "dtmf" else x) for x in listens)
-        return "a recording" if self._wait.kind == "record" else "the dial to end"
 
     # -- the caller's moves ----------------------------------------------------------------
     def start(self) -> list[str]:
@@ -176,10 +129,27 @@ class Call(Line):
             "DialCallSid": new_sid("CA"),
             "DialCallDuration": "42" if answered else "0",
         }
+        bridged, self._bridged = self._bridged, None
+        if bridged is not None and answered:  # the staff call ends: the caller's queue is told
+            bridged.taken()
         if not wait.verb.get("action"):
             self._run(wait.rest)
         else:
             self._fetch(self._resolve(wait.verb.get("action", "")), fields)
+        return list(self.heard)
+
+    def hold(self, seconds: int) -> list[str]:
+        """Wait `seconds` more on hold, hearing what the wait URL gives."""
+        self._expect("queue", "time on hold")
+        self._begin()
+        assert self._hold is not None
+        self._on_hold(self._hold.waited + max(0, seconds))
+        return list(self.heard)
+
+    def take(self) -> list[str]:
+        """A staff member takes the call on hold; the action URL hears after they spoke."""
+        self._expect("queue", "a staff member")
+        self._taken()
         return list(self.heard)
 
     def hangup(self) -> list[str]:
@@ -187,118 +157,10 @@ class Call(Line):
         if self.ended:
             raise WrongMove("the call has already ended")
         self._begin()
+        hold, self._hold = self._hold, None
+        if hold is not None:  # Twilio tells the queue's action URL first
+            self.board.leave(hold)
+            if hold.action:
+                self._post_call(hold.action, hold.leave_fields("hangup"))
         self._end("completed")
         return []
-
-    # -- what Twilio does ------------------------------------------------------------------
-    def _begin(self) -> None:
-        self.heard, self.accents, self.notes, self._hops = [], [], [], 0
-
-    def _expect(self, kind: str, move: str) -> _Wait:
-        if self.ended or self._wait is None:
-            raise WrongMove("the call has ended")
-        if self._wait.kind != kind:
-            raise WrongMove(f"the call waits for {self.waiting}, not {move}")
-        return self._wait
-
-    def _resolve(self, url: str) -> str:
-        # Twilio resolves a relative or path-only URL against the document it came in.
-        return urljoin(self._url, url or self._url)
-
-    def _fields(self, extra: Mapping[str, str]) -> dict[str, str]:
-        # Twilio's From is whoever placed the call: the caller, or our number when we called.
-        src, dst = (self.called, self.caller) if self.outbound else (self.caller, self.called)
-        return {
-            "AccountSid": self.account,
-            "CallSid": self.sid,
-            "From": src,
-            "To": dst,
-            "Caller": src,
-            "Called": dst,
-            "Direction": "outbound-api" if self.outbound else "inbound",
-            "CallStatus": self.status,
-            "ApiVersion": "2010-04-01",
-            **extra,
-        }
-
-    def _post_call(self, url: str, extra: Mapping[str, str]) -> str:
-        self._hops += 1
-        if self._hops > MAX_HOPS:
-            raise PhoneError(
-                f"the call went through {MAX_HOPS} webhooks without waiting for the caller"
-            )
-        try:
-            return self._post(url, self._fields(extra))
-        except PhoneError:
-            self.ended, self._wait = True, None  # Twilio apologises and hangs up
-            raise
-
-    def _fetch(self, url: str, extra: Mapping[str, str]) -> None:
-        body = self._post_call(url, extra)
-        self._url = url
-        self._run(list(parse_twiml(body)))
-
-    def _answer(self, wait: _Wait, extra: Mapping[str, str]) -> list[str]:
-        self._fetch(self._resolve(wait.verb.get("action", "")), extra)
-        return list(self.heard)
-
-    def _empty(self, wait: _Wait) -> list[str]:
-        if wait.kind == "gather" and wait.verb.get("actionOnEmptyResult") == "true":
-            return self._answer(wait, {"Digits": ""})
-        self._run(wait.rest)  # Twilio goes on with the verb after the wait
-        return list(self.heard)
-
-    def _run(self, verbs: list[ET.Element]) -> None:
-        self._wait = None
-        for i, verb in enumerate(verbs):
-            rest = verbs[i + 1 :]
-            if verb.tag in ("Say", "Play", "Pause"):
-                self._prompt(verb)
-            elif verb.tag == "Gather":
-                for inner in verb:
-                    self._prompt(inner)
-                self._wait = _Wait("gather", verb, rest)
-                return
-            elif verb.tag == "Record":
-                if verb.get("playBeep", "true") != "false":
-                    self.heard.append("[beep]")
-                    self.accents.append(("", ""))
-                self._wait = _Wait("record", verb, rest)
-                return
-            elif verb.tag == "Dial":
-                numbers = [n.text or "" for n in verb] or [verb.text or ""]
-                self.heard.append(f"[ringing {', '.join(x.strip() for x in numbers)}]")
-                self.accents.append(("", ""))
-                self._wait = _Wait("dial", verb, rest)
-                return
-            elif verb.tag == "Redirect":
-                self._fetch(self._resolve(verb.text or ""), {})
-                return
-            elif verb.tag == "Reject":
-                self._end("busy" if verb.get("reason") == "busy" else "no-answer")
-                return
-            elif verb.tag == "Hangup":
-                self._end("completed")
-                return
-            else:
-                self.notes.append(f"<{verb.tag}> is not something this phone can do; skipped")
-        self._end("completed")  # the end of the document ends the call
-
-    def _prompt(self, verb: ET.Element) -> None:
-        text = " ".join((verb.text or "").split())
-        if verb.tag == "Say":
-            self.heard.append(text)
-            self.accents.append((verb.get("language", ""), verb.get("voice", "")))
-            return
-        self.accents.append(("", ""))
-        if verb.tag == "Play":
-            self.heard.append(f"[audio {text}]")
-        elif verb.tag == "Pause":
-            self.heard.append(f"[pause {verb.get('length', '1')} s]")
-
-    def _end(self, status: str) -> None:
-        self.ended, self._wait, self.status = True, None, status
-        self._post_call(
-            f"{self.transport.base_url}/voice/{self.flow}/status",
-            {"CallStatus": status, "CallDuration": "60"},
-        )

@@ -28,17 +28,17 @@ from ivr.settings import Settings
 from ivr.store import Store
 from ivr.store.base import SwitchChange
 from ivr.tools.check import load_one
-from ivr.tools.phone import Call, PhoneError, Texting, WrongMove, app_transport
+from ivr.tools.phone import Call, PhoneError, Switchboard, Texting, WrongMove, app_transport
 from ivr.tools.sent import News
 from ivr.web.app import create_app
 from ivr.web.webhook import Services
 
 MOVES = (
     "keys like 1 or 1234#, silence, say WORDS, record [SECONDS] [WORDS], "
-    "dial answered|busy|no-answer|failed, hangup"
+    "dial answered|busy|no-answer|failed, hold SECONDS, take, hangup"
 )
 # The engine sets these in every conversation: showing them would only repeat the numbers.
-QUIET_VARS = frozenset(RESERVED)
+QUIET_VARS = frozenset(RESERVED) - {"answered_by"}
 _AT = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?")
 
 
@@ -87,13 +87,17 @@ class Sandbox:
         self.services.fetcher = fetcher
         self.store: Store = self.services.store
         self.transport = app_transport(self.app, raise_server_exceptions=False)
+        self.board = Switchboard()  # Twilio's queues, shared by the calls made here
 
     def call(
-        self, flow: str, caller: str, called: str, variables: Mapping[str, str] | None = None
-    ) -> Call:
-        """A call to `flow`; with `variables`, a call the flow places, as `ivr call` does."""
-        outbound = bool(variables)
-        call = Call(self.transport, flow, caller, called, token=self.token, outbound=outbound)
+        self, flow: str, caller: str, called: str, variables: Mapping[str, str] | None = None,
+        *, answered_by: str = "",
+    ) -> Call:  # fmt: skip
+        """A call to `flow`; with `variables` or `answered_by`, a call the flow places, as
+        `ivr call` does (`answered_by`: with machine detection, Twilio's AnsweredBy)."""
+        outbound = bool(variables) or bool(answered_by)
+        call = Call(self.transport, flow, caller, called, token=self.token, outbound=outbound,
+                    answered_by=answered_by, board=self.board)  # fmt: skip
         found = self.services.registry.current(flow)
         if variables and found is not None:
             # `ivr call --var` keeps the variables under the CallSid before Twilio rings.
@@ -158,6 +162,10 @@ def _play(call: Call, move: str) -> bool:
         call.record(int(seconds or 5), words.strip())
     elif word == "dial" and rest:
         call.dial(rest)
+    elif word == "hold" and rest.isdigit():
+        call.hold(int(rest))
+    elif word == "take" and not rest:
+        call.take()
     elif word == "hangup" and not rest:
         call.hangup()
     else:

@@ -1,13 +1,15 @@
 """The HTTP API: start calls and text conversations from other systems.
 
 `POST /api/flows/{flow}/calls` and `POST /api/flows/{flow}/texts` with JSON
-`{"to": ..., "from": ..., "vars": {...}}`, behind `Authorization: Bearer <IVR_API_TOKEN>`.
+`{"to": ..., "from": ..., "vars": {...}}` (a call may add `"detect_machine": true`), behind
+`Authorization: Bearer <IVR_API_TOKEN>`.
 Answers `{"sid": ...}` (201), or `{"error": ..., "code": ...}` with a 4xx or 502 status. Without
 IVR_API_TOKEN the API is off and answers 404.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
@@ -54,7 +56,7 @@ def error(message: str, code: str, status: int) -> JSONResponse:
     return _error(message, code, status)
 
 
-async def _body(request: Request) -> tuple[str, str, dict[str, str]]:
+async def _body(request: Request) -> tuple[str, str, dict[str, str], bool]:
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise Refused("the request body is too large", "bad_request", 413)
@@ -72,8 +74,11 @@ async def _body(request: Request) -> tuple[str, str, dict[str, str]]:
         isinstance(v, str | int | float) and not isinstance(v, bool) for v in values.values()
     ):
         raise Refused("`vars` must be an object of names to strings or numbers", "bad_request")
+    detect = data.get("detect_machine", False)
+    if not isinstance(detect, bool):
+        raise Refused("`detect_machine` must be true or false", "bad_request")
     assert isinstance(to, str) and isinstance(from_, str)
-    return to, from_, {str(k): str(v) for k, v in values.items()}
+    return to, from_, {str(k): str(v) for k, v in values.items()}, detect
 
 
 def _client(request: Request) -> Client:
@@ -91,13 +96,20 @@ async def _start(request: Request, kind: str) -> Response:
         return denied
     name = request.path_params["flow"]
     try:
-        to, from_, values = await _body(request)
+        to, from_, values, detect = await _body(request)
         flow = svc.registry.current(name)
         if flow is None:
             raise Refused(f"no flow named {name!r}", "unknown_flow", 404)
+        if detect and kind == "text":
+            raise Refused(
+                "`detect_machine` is for calls: a text has no answering machine", "bad_request"
+            )
         sender = Sender(svc.settings, svc.store, _client(request))
-        start = sender.call if kind == "call" else sender.text
-        sid = await run_in_threadpool(start, flow, to, from_, values)
+        if kind == "call":
+            start = functools.partial(sender.call, detect_machine=detect)
+            sid = await run_in_threadpool(start, flow, to, from_, values)
+        else:
+            sid = await run_in_threadpool(sender.text, flow, to, from_, values)
     except Refused as refused:
         log.warning("API %s refused: %s", kind, refused.message)
         extra = {"twilio_code": refused.twilio_code} if refused.twilio_code else {}

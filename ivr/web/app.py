@@ -98,6 +98,8 @@ def create_app(
         Route("/voice/{flow}/gather", voice.gathered, methods=["POST"]),
         Route("/voice/{flow}/record", voice.recorded, methods=["POST"]),
         Route("/voice/{flow}/dial", voice.dialed, methods=["POST"]),
+        Route("/voice/{flow}/hold", voice.held, methods=["POST"]),
+        Route("/voice/{flow}/queue", voice.dequeued, methods=["POST"]),
         Route("/voice/{flow}/fetch", voice.fetched, methods=["POST"]),
         Route("/voice/{flow}/transcription", voice.transcription, methods=["POST"]),
         Route("/voice/{flow}/status", voice.status, methods=["POST"]),

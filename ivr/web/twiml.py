@@ -115,8 +115,22 @@ def _voice(actions: Iterable[act.Action], base: str) -> str:
             if a.record:
                 attrs["record"] = "record-from-answer"
             dial = response.dial(**attrs)
+            if a.queue:
+                dial.queue(a.queue)
             for number in a.numbers:
                 dial.number(number)
+        elif isinstance(a, act.Enqueue):
+            # Twilio asks the wait URL what to play while the caller waits, and the action URL
+            # once they leave the queue (after a staff call ends, a <Leave/>, or a hang-up).
+            response.enqueue(
+                a.name,
+                action=f"{base}/queue?seq={a.seq}",
+                method="POST",
+                wait_url=f"{base}/hold?seq={a.seq}",
+                wait_url_method="POST",
+            )
+        elif isinstance(a, act.Leave):
+            response.leave()
         elif isinstance(a, act.Redirect):
             response.redirect(a.url, method="POST")
         elif isinstance(a, act.Reject):

@@ -60,12 +60,15 @@ async def _incoming(hook: Hook) -> Response:
     if str(hook.form.get("Direction") or "").startswith("outbound"):
         caller, called = called, caller  # for a call we placed, the person is the one we called
     chosen = await remembered(hook, flow, caller)
+    answered_by = str(hook.form.get("AnsweredBy") or "")
 
     def start(before: Session | None) -> StepResult:
         if before is not None and before.state:  # Twilio asked twice: say the same again
             return run_step(registry, before, engine.Event("repeat"))
         # A call placed by `ivr call` or the API finds its variables saved under its CallSid.
         preset, version = (before.vars, before.version) if before else ({}, None)
+        if answered_by:  # a call placed with machine detection: who (or what) picked up
+            preset = {**preset, "answered_by": answered_by}
         session = new_call(flow, sid, caller, called, {**chosen, **preset}, version=version)
         return run_step(registry, session, engine.Event("start"))
 
@@ -91,12 +94,22 @@ def _event(kind: str, form: FormData) -> engine.Event:
         return engine.Event("no_input")
     if kind == "record":
         url = str(form.get("RecordingUrl") or "")
-        try:
-            duration = int(str(form.get("RecordingDuration") or "0"))
-        except ValueError:
-            duration = 0
-        return engine.Event("record", url=url, duration=duration)
+        return engine.Event("record", url=url, duration=_number(form, "RecordingDuration"))
+    if kind == "hold":  # the wait URL of <Enqueue>
+        return engine.Event(
+            "hold", position=_number(form, "QueuePosition"), waited=_number(form, "QueueTime")
+        )
+    if kind == "queue":  # the action URL of <Enqueue>
+        status = str(form.get("QueueResult") or "")
+        return engine.Event("queued", status=status, waited=_number(form, "QueueTime"))
     return engine.Event("dial", status=str(form.get("DialCallStatus") or ""))
+
+
+def _number(form: FormData, name: str) -> int:
+    try:
+        return max(0, int(str(form.get(name) or "0")))
+    except ValueError:
+        return 0
 
 
 def _callback(kind: str) -> Handle:
@@ -116,6 +129,9 @@ def _callback(kind: str) -> Handle:
         def on_event(before: Session | None) -> StepResult:
             if before is None:
                 return None, [], None
+            if seq != before.seq and kind == "hold":
+                # A wait URL of a queue the call has left: no one should be on hold for it.
+                return None, [act.Leave()], registry.version(before.flow, before.version)
             stale = seq != before.seq
             after, outputs, flow = run_step(
                 registry, before, engine.Event("repeat") if stale else event
@@ -201,6 +217,10 @@ incoming.__doc__ = "`POST /voice/{flow}`: a call arrives (or an outbound call is
 gathered = webhook("voice", _callback("gather"), apology)
 recorded = webhook("voice", _callback("record"), apology)
 dialed = webhook("voice", _callback("dial"), apology)
+held = webhook("voice", _callback("hold"), apology)
+held.__doc__ = "`POST /voice/{flow}/hold`: the wait URL of a queue: what to play on hold."
+dequeued = webhook("voice", _callback("queue"), apology)
+dequeued.__doc__ = "`POST /voice/{flow}/queue`: the caller left the queue (Twilio's QueueResult)."
 fetched = webhook("voice", _callback("fetch"), apology)
 fetched.__doc__ = "`POST /voice/{flow}/fetch`: make the request the call waits on, then go on."
 transcription = webhook("voice", _transcription, apology)

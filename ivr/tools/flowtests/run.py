@@ -24,6 +24,8 @@ WAITS_FOR = {
     "silence": "an answer",
     "record": "a recording",
     "dial": "a dial",
+    "hold": "a caller on hold",
+    "take": "a caller on hold",
     "hangup": "a call in progress",
 }
 MOVES = (*WAITS_FOR, "text")
@@ -60,7 +62,9 @@ class _Runner:
         try:
             if case.channel == "voice":
                 variables = dict(case.variables)
-                self.call = self.sandbox.call(case.flow, case.caller, case.called, variables)
+                self.call = self.sandbox.call(
+                    case.flow, case.caller, case.called, variables, answered_by=case.answered_by
+                )
                 self.heard = self.call.start()
             else:
                 self.texting = self.sandbox.texting(case.flow, case.caller, case.called)
@@ -100,6 +104,10 @@ class _Runner:
             self.heard = call.record(step.seconds, step.text)
         elif step.kind == "dial":
             self.heard = call.dial(step.text)
+        elif step.kind == "hold":
+            self.heard = call.hold(step.seconds)
+        elif step.kind == "take":
+            self.heard = call.take()
         else:
             self.heard = call.hangup()
 

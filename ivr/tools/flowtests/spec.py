@@ -1,18 +1,17 @@
 """Reading conversation test files: strict YAML into `Case`s, every mistake a `Problem`.
 
 A test file names its flow and lists tests; each test is a list of steps, one key each: the
-caller's moves (`press`, `say`, `silence`, `record`, `dial`, `hangup`, or `text` on SMS) and
-checks (`hear`, `hear_exact`, `not_hear`, `hear_nothing`, `state`, `var`, `language`, `ended`,
-`outcome`, and `texted` and `notified`: what the flow would send, which a test never sends). A
-test can set `switches` before it starts. Every step keeps its line, so a failure points at it.
+caller's moves and checks (see `ivr.tools.flowtests.steps`). A test can set `switches` before it
+starts, and `answered_by` makes its call one placed with machine detection, picked up as
+Twilio's AnsweredBy says (`human`, `machine_end_beep`, ...). Every step keeps its line, so a
+failure points at it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ivr.flow import yamlload
@@ -20,33 +19,22 @@ from ivr.flow.model import FetchState, Flow
 from ivr.flow.names import RESERVED
 from ivr.flow.problems import Problem, suggest
 from ivr.flow.telling import SWITCH_VALUES
-from ivr.flow.yamlload import Document
 from ivr.tools.flowtests.replies import Canned, read_canned
+from ivr.tools.flowtests.steps import Path, Step, StepReader
 from ivr.tools.simulate import local_time
 from ivr.tools.wire import DEFAULT_CALLED, DEFAULT_CALLER
 
 Channel = Literal["voice", "sms"]
-Path = tuple[str | int, ...]  # where a value is in the file: keys and list indexes
-VOICE_MOVES = ("press", "say", "silence", "record", "dial", "hangup")
-_HEARD = ("hear", "hear_exact", "not_hear", "hear_nothing")
-CHECKS = (*_HEARD, "state", "var", "language", "ended", "outcome", "texted", "notified")
-STEPS = (*VOICE_MOVES, "text", *CHECKS)
-FILE_KEYS = ("flow", "channel", "from", "to", "at", "vars", "replies", "switches", "tests")
-TEST_KEYS = ("name", "channel", "from", "to", "at", "vars", "replies", "switches", "steps")
-DIAL = ("answered", "busy", "no-answer", "failed", "canceled")
+__all__ = ["Case", "Step", "read_suite"]
+
+_COMMON = ("channel", "from", "to", "at", "vars", "answered_by", "replies", "switches")
+FILE_KEYS = ("flow", *_COMMON, "tests")
+TEST_KEYS = ("name", *_COMMON, "steps")
 _NUMBERS = {"from": DEFAULT_CALLER, "to": DEFAULT_CALLED}
-_KEYS = re.compile(r"[0-9*#]+")
-
-
-@dataclass(frozen=True)
-class Step:
-    kind: str
-    line: int
-    text: str = ""  # keys, words, a state, an outcome, a dial result, a transcript
-    texts: tuple[str, ...] = ()  # what `hear`, `hear_exact` and `not_hear` look for
-    seconds: int = 0  # for `record`
-    flag: bool = True  # for `ended`
-    values: tuple[tuple[str, str | None], ...] = ()  # for `var`: None means not set
+ANSWERED_BY = (
+    "human", "machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other",
+    "fax", "unknown",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,29 +51,10 @@ class Case:
     variables: tuple[tuple[str, str], ...] = ()  # set before the call, as `ivr call --var`
     replies: tuple[tuple[str, Canned], ...] = ()  # what each `fetch` state's request gets
     switches: tuple[tuple[str, bool], ...] = ()  # turned before the conversation starts
+    answered_by: str = ""  # Twilio's AnsweredBy, for a call placed with machine detection
 
 
-class _Reader:
-    def __init__(self, doc: Document, file: str, flow: Flow | None) -> None:
-        self.doc, self.file, self.flow = doc, file, flow
-        self.problems: list[Problem] = []
-
-    def error(self, path: Path, message: str, key: bool = False) -> None:
-        line, column = self.doc.key_at(path) if key else self.doc.at(path)
-        self.problems.append(Problem(self.file, line, column, "error", message))
-
-    def unknown_keys(self, path: Path, data: Mapping[str, Any], known: Collection[str]) -> None:
-        for key in data:
-            if key not in known:
-                self.error(
-                    (*path, key), f"unknown key `{key}`: {suggest(key, known, 'use')}", key=True
-                )
-
-    def scalar(self, path: Path, value: object) -> str | None:
-        if isinstance(value, dict | list) or value is None:
-            return None
-        return self.doc.text(path, value)
-
+class _Reader(StepReader):
     def settings(self, path: Path, data: Mapping[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         """`channel`, `from`, `to`, `at` and `vars` of a test, over those of the file."""
         found = dict(base)
@@ -99,6 +68,15 @@ class _Reader:
             found["channel"] = base["channel"]
         if "at" in data:
             found["at"] = self.moment((*path, "at"), data["at"])
+        if "answered_by" in data:
+            found["answered_by"] = self.scalar((*path, "answered_by"), data["answered_by"]) or ""
+            if found["answered_by"] not in ANSWERED_BY:
+                words = ", ".join(ANSWERED_BY)
+                self.error((*path, "answered_by"), f"`answered_by` is one of {words}")
+            if found["channel"] == "sms":
+                self.error((*path, "answered_by"), "`answered_by` is for calls, not texts")
+        if found["channel"] == "sms":  # a file's `answered_by` is for its calls only
+            found["answered_by"] = ""
         if "replies" in data:  # a test's replies come over the file's, state by state
             found["replies"] = {**base["replies"], **self.replies((*path, "replies"), data)}
         if "vars" in data:
@@ -164,91 +142,6 @@ class _Reader:
             self.error(path, f'`{text}` is not a time like "2026-12-01 10:00"')
         return at
 
-    def steps(self, path: Path, raw: object, channel: str) -> list[Step]:
-        if not isinstance(raw, list) or not raw:
-            self.error(path, '`steps` is a list of steps, like `- press: "1"`', key=True)
-            return []
-        found = []
-        for i, item in enumerate(raw):
-            step = self.step((*path, i), item, channel)
-            if step is not None:
-                found.append(step)
-        return found
-
-    def step(self, path: Path, item: object, channel: str) -> Step | None:
-        if not isinstance(item, dict) or len(item) != 1:
-            self.error(path, 'a step is one key and its value, like `press: "1"` or `hear: ...`')
-            return None
-        kind, value = next(iter(item.items()))
-        where = (*path, kind)
-        line = self.doc.key_at(where)[0]
-        if kind not in STEPS:
-            self.error(where, f"unknown step `{kind}`: {suggest(kind, STEPS, 'use')}", key=True)
-            return None
-        if channel == "sms" and kind in VOICE_MOVES:
-            self.error(
-                where, f"`{kind}` is a move on a call, and this test texts: use `text`", key=True
-            )
-            return None
-        if channel == "voice" and kind == "text":
-            self.error(where, "`text` is for SMS: give the test `channel: sms`", key=True)
-            return None
-        return self.step_value(where, kind, value, line)
-
-    def step_value(self, where: Path, kind: str, value: object, line: int) -> Step | None:
-        text = self.scalar(where, value)
-        if kind in ("silence", "hangup", "hear_nothing"):
-            if value is not True:
-                return self.bad(where, f"write `{kind}: true`")
-            return Step(kind, line)
-        if kind == "ended":
-            if not isinstance(value, bool):
-                return self.bad(where, "write `ended: true` or `ended: false`")
-            return Step(kind, line, flag=value)
-        if kind == "record":
-            return self.record(where, value, line)
-        if kind == "var":
-            if not isinstance(value, dict) or not value:
-                return self.bad(where, 'write the variables to check, like `var: {zip: "12345"}`')
-            pairs = tuple((k, self.scalar((*where, k), v)) for k, v in value.items())
-            return Step(kind, line, values=pairs)
-        if kind in ("hear", "hear_exact", "not_hear", "texted", "notified"):
-            items = value if isinstance(value, list) else [value]
-            texts = [self.scalar((*where, i), v) for i, v in enumerate(items)]
-            if not items or any(not t for t in texts):
-                return self.bad(where, f"write what should be heard, like `{kind}: Goodbye`")
-            return Step(kind, line, texts=tuple(t for t in texts if t))
-        if text is None or (kind != "text" and not text):
-            return self.bad(where, f"`{kind}` needs a value")
-        if kind == "press" and not _KEYS.fullmatch(text):
-            return self.bad(where, f'`{text}` is not keys: press 0-9, * and # (quote "#" and "*")')
-        if kind == "dial" and text not in DIAL:
-            return self.bad(where, f"a dial ends {', '.join(DIAL)}; not `{text}`")
-        if kind == "state" and self.flow and text not in self.flow.states:
-            hint = suggest(text, self.flow.states, "use")
-            return self.bad(where, f"flow `{self.flow.name}` has no state `{text}`: {hint}")
-        if kind == "language" and self.flow and text not in self.flow.languages:
-            hint = suggest(text, self.flow.languages, "its languages are")
-            return self.bad(where, f"flow `{self.flow.name}` doesn't speak `{text}`: {hint}")
-        return Step(kind, line, text=text)
-
-    def record(self, where: Path, value: object, line: int) -> Step | None:
-        if value is True:
-            return Step("record", line, seconds=5)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return Step("record", line, seconds=value)
-        if isinstance(value, dict) and set(value) <= {"seconds", "transcript"}:
-            seconds = value.get("seconds", 5)
-            if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds >= 0:
-                words = self.scalar((*where, "transcript"), value.get("transcript", "")) or ""
-                return Step("record", line, text=words, seconds=seconds)
-        return self.bad(where, "write `record: SECONDS` or `record: {seconds: 5, transcript: ...}`")
-
-    def bad(self, where: Path, message: str) -> Step | None:
-        """Report a step's wrong value; None, the step that isn't."""
-        self.error(where, f"`{where[-1]}`: {message}")
-        return None
-
 
 def _switched(value: object) -> bool:
     return isinstance(value, str | bool) and value in SWITCH_VALUES
@@ -275,6 +168,7 @@ def read_suite(
         reader.error(("flow",), f"there is no flow `{name}`: {suggest(name, flows, 'use')}")
     reader.flow = flows.get(name or "")
     none: dict[str, Any] = {"at": None, "vars": {}, "replies": {}, "switches": {}}
+    none["answered_by"] = ""
     base = reader.settings((), data, {"channel": "voice", **_NUMBERS, **none})
     tests = data.get("tests")
     if not isinstance(tests, list) or not tests:
@@ -292,7 +186,8 @@ def read_suite(
         title = reader.scalar((*path, "name"), raw.get("name")) or f"test {i + 1}"
         where, whom = (file, doc.at(path)[0], name or ""), (own["from"], own["to"])
         presets = (tuple(own[key].items()) for key in ("vars", "replies", "switches"))
-        cases.append(Case(title, *where, own["channel"], *whom, own["at"], tuple(steps), *presets))
+        case = Case(title, *where, own["channel"], *whom, own["at"], tuple(steps), *presets)
+        cases.append(replace(case, answered_by=own["answered_by"]))
     if reader.problems:
         return name or "", [], reader.problems
     return name or "", cases, []
