@@ -155,3 +155,22 @@ def test_the_example_flows_pass_their_conversation_tests(
     out = capsys.readouterr().out
     assert code == 0, out
     assert " 0 failed" in out.splitlines()[-1]
+
+
+def test_hold_take_and_answered_by_are_checked_where_they_are_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.yaml").write_text(
+        "flow: desk\n"
+        "tests:\n"
+        "  - name: wrong\n"
+        "    answered_by: robot\n"
+        "    steps:\n"
+        "      - hold: soon\n"
+        "      - take: yes\n"
+    )
+    out = run(capsys, tmp_path / "t.yaml")
+    assert "t.yaml:4:18: error: `answered_by` is one of human, machine_start" in out
+    assert "t.yaml:6:15: error: `hold`: write the seconds to wait on hold, like `hold: 60`" in out
+    assert "t.yaml:7:15: error: `take`: write `take: true`" in out
+    assert "there is no flow" not in out

@@ -102,6 +102,13 @@ def test_a_caller_who_hung_up_on_hold_ends_the_conversation_without_more_twiml()
     assert (session.ended, session.outcome, out) == (True, "hangup", [])
 
 
+def test_the_queues_hangup_after_the_status_callback_is_quietly_taken() -> None:
+    flow, session, _ = start()
+    closed = engine.close(session, "completed", NOW)
+    after, out = engine.step(flow, closed, Event("queued", status="hangup"), NOW)
+    assert out == [] and (after.ended, after.outcome) == (True, "completed")
+
+
 def test_a_wait_turn_for_a_conversation_that_moved_on_is_a_leave() -> None:
     flow, session, _ = start()
     session, _ = engine.step(flow, session, Event("queued", status="leave"), NOW)

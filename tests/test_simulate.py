@@ -150,6 +150,17 @@ def test_front_desk_by_voice(simulate: Simulate) -> None:
     assert code == 1 and "write NAME=on or NAME=off" in err
 
 
+def test_front_desk_on_hold_then_taken(simulate: Simulate) -> None:
+    moves = "0\ndial busy\nhold 30\nhold 40\ntake\n"
+    code, out, _ = simulate("front_desk", moves, "--at", OPEN, flows=EXAMPLES)
+    assert code == 0
+    assert "> dial busy\n  You are number 1 in line.\n" in out
+    assert "[hold] waiting for a staff member (on hold)" in out
+    assert "> hold 40\n  [audio http://com.twilio.music.classical.s3.amazonaws.com/" in out
+    assert "> take\n  [a staff member takes the call]\n  Goodbye.\n" in out
+    assert out.rstrip().endswith("[goodbye] the conversation has ended (completed)")
+
+
 def test_sms_keywords_by_text(simulate: Simulate) -> None:
     moves = "HOURS\nmenu\norder\nSam\n2026-12-24\nlemon\nno\n"
     code, out, _ = simulate("sms_keywords", moves, "--sms", "--at", OPEN, flows=EXAMPLES)

@@ -71,6 +71,8 @@ def step(
         enter(run, flow.start, first_text=event.text if run.sms and event.text else None)
     elif kind == "hold":  # asked on every turn of the hold music: never a repeat of the state
         hold.holding(run, event)
+    elif session.ended and kind == "queued" and event.status == "hangup":
+        pass  # the caller hung up on hold: the status callback came before the queue's action
     elif session.ended:
         run.out.append(Log("warning", "a webhook came for a conversation that has ended"))
         run.end(session.outcome or "completed")
