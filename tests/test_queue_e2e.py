@@ -186,3 +186,13 @@ def test_a_staff_dial_with_nobody_on_hold(phone: Phone, twilio: Twilio) -> None:
     staff = phone("front_desk_staff", STAFF, Switchboard())
     assert staff.start()[-1] == "[waiting for a caller in front_desk]"
     assert staff.dial("no-answer") == ["Nobody is on hold right now.", "Goodbye."]
+
+
+def test_the_queues_hangup_after_the_status_callback_is_answered_quietly(twilio: Twilio) -> None:
+    sid = "CA" + os.urandom(16).hex()
+    _, action = on_hold(twilio, sid)
+    twilio.post("/voice/front_desk/status", call_form(sid, CallStatus="completed"))
+    late = twilio.post(action, call_form(sid, QueueResult="hangup", QueueTime="12"))
+    assert (late.status, late.verbs()) == (200, [])
+    [past] = [s for s in twilio.store.history(flow="front_desk", last=10) if s.key == sid]
+    assert (past.ended, past.outcome) == (True, "completed")

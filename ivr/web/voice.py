@@ -149,6 +149,9 @@ def _callback(kind: str) -> Handle:
             if ended is not None and ended.webhook == webhook and ended.reply:
                 log.info("the last %s webhook of call %s came again: answered as before", kind, sid)
                 return twiml(ended.reply)
+            if kind == "queue" and event.status == "hangup" and ended is not None:
+                # The caller hung up on hold: the status callback came before the queue's action.
+                return twiml(render.voice([], base))
             if registry.current(hook.flow_name) is None and ended is None:
                 raise HTTPException(404, f"No flow named {hook.flow_name!r}.")
             log.warning(
