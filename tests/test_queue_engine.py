@@ -134,3 +134,11 @@ def test_a_dial_of_a_queue_takes_the_next_caller() -> None:
     assert out == [act.Connect(1, (), 20, None, False, "desk")]
     session, out = engine.step(flow, session, Event("dial", status="no-answer"), NOW)
     assert act.Say("Nobody.") in out
+
+
+def test_the_position_is_said_in_the_conversations_language() -> None:
+    flow, session, _ = start(
+        "language: es-MX\nvoice: Polly.Mia\n" + FLOW.replace("Please hold.", "Espere.")
+    )
+    _, out = hold(flow, session, 2, 0)
+    assert out[0] == act.Say("Usted es el número 2 en la fila.", "Polly.Mia", "es-MX")
