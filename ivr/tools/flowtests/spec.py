@@ -185,9 +185,12 @@ def read_suite(
         steps = reader.steps((*path, "steps"), raw.get("steps"), own["channel"])
         title = reader.scalar((*path, "name"), raw.get("name")) or f"test {i + 1}"
         where, whom = (file, doc.at(path)[0], name or ""), (own["from"], own["to"])
-        presets = (tuple(own[key].items()) for key in ("vars", "replies", "switches"))
-        case = Case(title, *where, own["channel"], *whom, own["at"], tuple(steps), *presets)
-        cases.append(replace(case, answered_by=own["answered_by"]))
+        variables, replies, switches = (
+            tuple(own[k].items()) for k in ("vars", "replies", "switches")
+        )
+        steps_of = tuple(steps)
+        case = Case(title, *where, own["channel"], *whom, own["at"], steps_of, variables, replies)
+        cases.append(replace(case, switches=switches, answered_by=own["answered_by"]))
     if reader.problems:
         return name or "", [], reader.problems
     return name or "", cases, []
