@@ -24,11 +24,12 @@ WEBHOOKS = 3_200
 SECONDS = 240  # far more than it takes; a run that can't finish in it fails
 BASE = "http://testserver"
 KINDS = ("application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/xml", "")
-CALLBACKS = ("gather", "record", "dial", "transcription", "status", "fetch")
+CALLBACKS = ("gather", "record", "dial", "hold", "queue", "transcription", "status", "fetch")
 FIELDS = (
     "CallSid", "MessageSid", "AccountSid", "From", "To", "Body", "Digits", "SpeechResult",
     "RecordingUrl", "RecordingDuration", "DialCallStatus", "CallStatus", "Direction",
-    "TranscriptionText", "NumMedia", "MediaUrl0", "SmsSid",
+    "TranscriptionText", "NumMedia", "MediaUrl0", "SmsSid", "QueuePosition", "QueueTime",
+    "QueueResult", "AnsweredBy",
 )  # fmt: skip
 ODD = (
     "", " ", "0", "-1", "99999999999999999999", "1e309", "NaN", "#", "*", "1#*",
