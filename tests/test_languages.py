@@ -276,3 +276,25 @@ def test_the_published_schema_knows_the_language_forms() -> None:
     example["languages"]["es-US"] = {"voice": "Polly.Lupe", "speed": 2}
     errors = {tuple(e.absolute_path) for e in validator.iter_errors(example)}
     assert errors == {("states", "thanks", "say"), ("help",), ("languages", "es-US")}
+
+
+def test_the_path_says_where_the_language_changed() -> None:
+    flow = flow_of(contract_example())
+    line = call(flow)
+    line.send(text="9")
+    steps = [(s.state, s.event, s.answer) for s in line.session.path]
+    assert ("spanish", "language", "es-US") in steps
+    assert (
+        steps.index(("spanish", "language", "es-US")) == steps.index(("spanish", "enter", None)) + 1
+    )
+
+
+def test_a_text_too_long_for_a_message_in_one_language_is_warned_of() -> None:
+    long = "Hola. " * 300  # 1,800 characters: one text message holds 1,600
+    text = "language: en-US\nlanguages: {es-US: {}}\nstates:\n  a:\n    say:\n"
+    text += f"      en-US: Hello.\n      es-US: '{long}'\n"
+    flow, problems = load_flow_text(text, name="f")
+    assert flow is not None
+    assert [(p.line, p.message[:34]) for p in problems] == [
+        (6, "state `a` says 1,800 characters: a")
+    ]

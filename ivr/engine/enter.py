@@ -68,9 +68,13 @@ def _enter_one(run: Run, state: State, first_text: str | None) -> Next:
     if state.set:
         values = {key: run.text(value) for key, value in state.set}
         chosen = values.get("language")
-        if chosen and run.flow.remember_language and chosen != run.language:
-            run.out.append(KeepLanguage(chosen))
+        changed = bool(chosen) and chosen != run.language
         run.session = run.session.evolve(vars={**run.session.vars, **values})
+        if changed:
+            # The path says from where on the conversation is in another language.
+            run.log_path(state.name, "language", chosen)
+            if run.flow.remember_language:
+                run.out.append(KeepLanguage(str(chosen)))
     telling.flip(run, state)
     goto = _act(run, state, first_text)
     telling.send_text(run, state)  # after the prompts: on SMS, the next message of the reply

@@ -28,7 +28,8 @@ class Step:
     at: float
     state: str
     answer: str | None = None
-    # enter | answer | no_input | no_match | record | dial | fetch | queue | end
+    # enter | answer | no_input | no_match | record | dial | fetch | queue | end, or language
+    # (then `answer` is the language the conversation is in from there on)
     event: str = "enter"
 
 

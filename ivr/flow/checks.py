@@ -120,9 +120,7 @@ class Checker:
                 alone = " or ".join(f"`{need}`" for need in needs)
                 message = f"`{key}` in state `{name}` does nothing without {alone}"
                 self.report("error", (*base, key), message, key=True)
-        said = body.get("say")
-        said = [map_of(i).get("say") if isinstance(i, dict) else i for i in list_of(said) or [said]]
-        length = sum(len(text) for text in said if isinstance(text, str))
+        length = languages.longest(body.get("say"))
         if length > TEXT_LIMIT:
             message = f"state `{name}` says {length:,} characters: a text message holds at most"
             self.report("warning", (*base, "say"), f"{message} {TEXT_LIMIT:,}; split it")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 # The keys whose values a caller hears or reads, in a state and at the top of the flow.
 STATE_TEXTS = ("say", "no_input", "no_match", "text")
 FLOW_TEXTS = ("help", "no_input", "no_match")
+_ITEM = {"say", "play", "pause"}  # the keys of a prompt item (a mapping without them is a text)
 
 
 def _one(value: object, path: Path) -> Iterator[tuple[Path, object]]:
@@ -57,6 +58,19 @@ def strings(doc: dict[str, Any]) -> Iterator[tuple[Path, str]]:
         for language, value in map_of(text).items():
             if isinstance(value, str):
                 yield (*path, language), value
+
+
+def longest(say: object) -> int:
+    """The most characters a `say` comes to in any one language (a text message's length)."""
+    items = list_of(say) or [say]
+    texts = [i.get("say") if isinstance(i, dict) and _ITEM & set(i) else i for i in items]
+    keys = {key for text in texts for key in map_of(text)} or {""}
+
+    def length(language: str) -> int:
+        found = [map_of(t).get(language, next(iter(map_of(t).values()), "")) for t in texts]
+        return sum(len(t) for t in found + texts if isinstance(t, str))
+
+    return max(length(language) for language in keys)
 
 
 def languages(checker: Checker) -> list[str]:

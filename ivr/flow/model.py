@@ -38,11 +38,6 @@ class Text:
         return found, language
 
 
-def plain(text: str) -> Text:
-    """A text written as one string, in the flow's language."""
-    return Text(text)
-
-
 @dataclass(frozen=True)
 class Prompt:
     """One item of a `say`: spoken text, an audio file, or a pause."""
