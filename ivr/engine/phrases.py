@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-Phrase = Literal["no_input", "no_match", "goodbye", "apology", "position"]
+# `position` is said on hold in a queue; `call_failed` and `text_failed` are the server's, when
+# a webhook fails outside the engine.
+Phrase = Literal[
+    "no_input", "no_match", "goodbye", "apology", "position", "call_failed", "text_failed"
+]
 
 PHRASES: dict[str, dict[Phrase, str]] = {
     "en": {
@@ -19,6 +23,8 @@ PHRASES: dict[str, dict[Phrase, str]] = {
         "goodbye": "Goodbye.",
         "apology": "Sorry, something went wrong on our side. Please try again later. Goodbye.",
         "position": "You are number {position} in line.",  # on hold in a queue
+        "call_failed": "Sorry, this call can't go on. Please call again. Goodbye.",
+        "text_failed": "Sorry, something went wrong on our side. Please try again later.",
     },
     "es": {
         "no_input": "Disculpe, no le escuché.",
@@ -29,6 +35,12 @@ PHRASES: dict[str, dict[Phrase, str]] = {
             "Por favor, inténtelo más tarde. Adiós."
         ),
         "position": "Usted es el número {position} en la fila.",
+        "call_failed": (
+            "Lo sentimos, esta llamada no puede continuar. Por favor, vuelva a llamar. Adiós."
+        ),
+        "text_failed": (
+            "Lo sentimos, tuvimos un problema de nuestro lado. Por favor, inténtelo más tarde."
+        ),
     },
     "fr": {
         "no_input": "Pardon, je n'ai rien entendu.",
@@ -39,6 +51,10 @@ PHRASES: dict[str, dict[Phrase, str]] = {
             "Merci de réessayer plus tard. Au revoir."
         ),
         "position": "Vous êtes le numéro {position} dans la file d'attente.",
+        "call_failed": "Désolé, cet appel ne peut pas continuer. Merci de rappeler. Au revoir.",
+        "text_failed": (
+            "Désolé, un problème est survenu de notre côté. Merci de réessayer plus tard."
+        ),
     },
     "de": {
         "no_input": "Entschuldigung, ich habe Sie nicht verstanden.",
@@ -49,6 +65,14 @@ PHRASES: dict[str, dict[Phrase, str]] = {
             "Bitte versuchen Sie es später noch einmal. Auf Wiederhören."
         ),
         "position": "Sie sind Nummer {position} in der Warteschlange.",
+        "call_failed": (
+            "Entschuldigung, dieser Anruf kann nicht fortgesetzt werden. "
+            "Bitte rufen Sie noch einmal an. Auf Wiederhören."
+        ),
+        "text_failed": (
+            "Entschuldigung, bei uns ist ein Fehler aufgetreten. "
+            "Bitte versuchen Sie es später noch einmal."
+        ),
     },
     "pt": {
         "no_input": "Desculpe, não consegui ouvir.",
@@ -59,6 +83,12 @@ PHRASES: dict[str, dict[Phrase, str]] = {
             "Por favor, tente novamente mais tarde. Até logo."
         ),
         "position": "Você é o número {position} na fila.",
+        "call_failed": (
+            "Desculpe, esta chamada não pode continuar. Por favor, ligue novamente. Até logo."
+        ),
+        "text_failed": (
+            "Desculpe, tivemos um problema do nosso lado. Por favor, tente novamente mais tarde."
+        ),
     },
     "it": {
         "no_input": "Scusi, non ho sentito.",
@@ -69,6 +99,13 @@ PHRASES: dict[str, dict[Phrase, str]] = {
             "La preghiamo di riprovare più tardi. Arrivederci."
         ),
         "position": "Lei è il numero {position} in coda.",
+        "call_failed": (
+            "Ci scusi, questa chiamata non può proseguire. La preghiamo di richiamare. Arrivederci."
+        ),
+        "text_failed": (
+            "Ci scusi, si è verificato un problema da parte nostra. "
+            "La preghiamo di riprovare più tardi."
+        ),
     },
 }
 ENGLISH = "en-US"

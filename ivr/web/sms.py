@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from ivr.engine import machine as engine
 from ivr.engine.answers import normalize
+from ivr.engine.phrases import PHRASES, phrase
 from ivr.engine.session import Session, conversation_key, new_conversation
 from ivr.flow.model import Flow
 from ivr.flow.templates import render as render_template
@@ -40,7 +41,7 @@ HELP_WORDS = {"help", "info"}
 DEFAULT_HELP = "Reply STOP to stop receiving messages."
 # How far back a retry of a text may come: Twilio's retries come within minutes.
 RETRY_WINDOW = 7 * 24 * 3600.0
-SORRY = "Sorry, something went wrong on our side. Please try again later."
+SORRY = PHRASES["en"]["text_failed"]
 
 
 def twiml(messages: list[str]) -> Response:
@@ -135,7 +136,7 @@ async def _incoming(hook: Hook) -> Response:
         hook, lookup, flow.sms_session_timeout, outcome, stamp if sid else None
     )
     if outcome.flow is None:
-        return apology()
+        return apology(flow)
     return twiml(_texts(outcome.outputs))
 
 
@@ -163,8 +164,9 @@ async def _language(hook: Hook, flow: Flow, lookup: str, theirs: str) -> str | N
     return (await remembered(hook, flow, theirs)).get("language") or flow.language
 
 
-def apology() -> Response:
-    return twiml([SORRY])
+def apology(flow: Flow | None = None) -> Response:
+    """The reply when a text can't be answered, in the flow's first language when it is known."""
+    return twiml([phrase("text_failed", flow.language if flow else None)[0]])
 
 
 incoming = webhook("sms", _incoming, apology)

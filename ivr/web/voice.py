@@ -15,7 +15,9 @@ from starlette.responses import Response
 
 from ivr.engine import actions as act
 from ivr.engine import machine as engine
+from ivr.engine.phrases import PHRASES, phrase
 from ivr.engine.session import Session, new_call
+from ivr.flow.model import Flow
 from ivr.web import fetching
 from ivr.web import twiml as render
 from ivr.web.webhook import (
@@ -32,7 +34,7 @@ from ivr.web.webhook import (
 )
 
 log = logging.getLogger("ivr.web.voice")
-SORRY = "Sorry, this call can't go on. Please call again. Goodbye."
+SORRY = PHRASES["en"]["call_failed"]
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 
@@ -40,8 +42,11 @@ def twiml(body: str) -> Response:
     return Response(body, media_type="application/xml")
 
 
-def apology() -> Response:
-    return twiml(render.voice([act.Say(SORRY), act.Hangup()], ""))
+def apology(flow: Flow | None = None) -> Response:
+    """The call's end when it can't go on, in the flow's first language when it is known."""
+    words, language = phrase("call_failed", flow.language if flow else None)
+    voice = flow.voices.get(language or "") if flow else None
+    return twiml(render.voice([act.Say(words, voice, language), act.Hangup()], ""))
 
 
 def _call_sid(hook: Hook) -> str:
@@ -78,7 +83,7 @@ async def _incoming(hook: Hook) -> Response:
 
 def _respond(hook: Hook, outputs: list[engine.Output], found: bool) -> Response:
     if not found:
-        return apology()
+        return apology(hook.services.registry.current(hook.flow_name))
     base = base_url(hook, "voice")
     return twiml(render.voice(_acts(outputs, base), base))
 

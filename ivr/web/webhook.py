@@ -93,7 +93,7 @@ Handle = Callable[[Hook], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def webhook(channel: str, handle: Handle, apology: Callable[[], Response]) -> Endpoint:
+def webhook(channel: str, handle: Handle, apology: Callable[[Flow | None], Response]) -> Endpoint:
     """The one path of every webhook: signed form, then the channel's `handle`.
 
     As Starlette's `request_response` wraps an endpoint in its exception handlers, this wraps
@@ -124,9 +124,17 @@ def webhook(channel: str, handle: Handle, apology: Callable[[], Response]) -> En
                 await _state(svc.store, hook.conversation),
                 hook.conversation,
             )
-            return apology()
+            return apology(_flow(svc, hook.flow_name))
 
     return endpoint
+
+
+def _flow(svc: Services, name: str) -> Flow | None:
+    # The apology speaks the flow's language; a failure to find it is no new error either.
+    try:
+        return svc.registry.current(name)
+    except Exception:
+        return None
 
 
 async def _state(store: Store, lookup: str) -> str:
