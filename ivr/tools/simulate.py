@@ -100,7 +100,7 @@ class Sandbox:
                     answered_by=answered_by, board=self.board)  # fmt: skip
         found = self.services.registry.current(flow)
         if variables and found is not None:
-            # `ivr call --var` keeps the variables under the CallSid before Twilio rings.
+            # `ivr call --var` keeps the variables under the CallSid once Twilio accepts the call.
             preset = new_call(found, call.sid, caller, called, variables)
             ttl = self.services.settings.voice_session_ttl
             self.store.update(call.sid, lambda _: (preset, None), ttl)
