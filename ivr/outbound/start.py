@@ -3,8 +3,9 @@
 Shared by the command line and the HTTP API. A call's variables are saved in the store under
 the CallSid as soon as Twilio has accepted the call (the CallSid exists only then), well before
 anyone can answer it, so the voice webhook finds them when the call is answered; they never
-travel in a URL. If they can't be saved the call is cancelled. A text conversation is run to its first wait here and
-its first texts are sent through the REST API; the reply continues it through `/sms/FLOW`.
+travel in a URL. If they can't be saved the call is cancelled. A text conversation is run to
+its first wait here and its first texts are sent through the REST API; the reply continues it
+through `/sms/FLOW`.
 """
 
 from __future__ import annotations
