@@ -20,55 +20,12 @@ from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped
 
 from ivr.flow.placement import misplaced
 from ivr.flow.problems import Path, Problem, name_of, place, suggest
+from ivr.flow.schemawords import BOOLEAN_WORDS, EXPECTED, TYPE_WORDS
 from ivr.flow.yamlload import Document
 
-# What a value should look like, by key, for "`KEY` must be ..." messages.
-_EXPECTED: dict[str, str] = {
-    "attempts": "a whole number, like 3",
-    "digits": "a whole number, like 4",
-    "timeout": "a whole number of seconds, like 8",
-    "max_length": "a whole number of seconds, like 120",
-    "pause": "a whole number of seconds, like 2",
-    "loop": "a whole number, like 2",
-    "say": "text, a mapping of language to text, or a list of prompts",
-    "no_input": "text, a mapping of language to text, or a list of lines",
-    "no_match": "text, a mapping of language to text, or a list of lines",
-    "help": "text, or a mapping of language to text",
-    "remember_language": "true or false",
-    "choices": 'a mapping of answers to states, like `"1, hours": hours`',
-    "shortcuts": "a mapping of answers to states, like `operator: front_desk`",
-    "dial": 'a number like "+15555550100", a list of numbers, or `{number: ...}` or `{queue: ...}`',
-    "queue": "settings like `{name: front_desk, max_wait: 300}`",
-    "name": "a queue name of letters, digits, `_`, `-` and `.`, at most 64, like front_desk",
-    "announce": "a whole number of seconds, like 60 (0: never)",
-    "max_wait": "a whole number of seconds, like 300",
-    "number": 'a number like "+15555550100", or a list of numbers',
-    "record": "true, or settings like `{max_length: 120}`",
-    "branch": "a list of `{if: CONDITION, next: STATE}` items",
-    "if": "a condition like `{open: office}` or `{var: zip, set: true}`",
-    "in": "a list of values, like `[a, b]`",
-    "closed_on": 'a list of dates, like ["2026-12-25"]',
-    "session_timeout": "a length of time like 4h, 30m, 90s or 1d",
-    "reject": "true, busy or rejected",
-    "listen": "keys, speech or both",
-    "channel": "voice or sms",
-    "finish_on_key": "one key: a digit, * or #",
-    "language": "a language code, like en-US",
-    "text": "text, a mapping of language to text, or `{body: ..., to: ...}`",
-}
 # The patterns here are for editors: the checks explain these values' mistakes in more detail.
 _CHECKED_ELSEWHERE = frozenset({"weekly", "closed_on", "dial"})
-_BOOLEAN_WORDS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
 _TARGETS = {"next", "fail", "if_no_answer", "start"}
-_TYPE_WORDS = {
-    "string": "text",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "object": "a mapping of `key: value` lines",
-    "array": "a list",
-    "null": "empty",
-}
 
 
 @cache
@@ -222,14 +179,14 @@ def _expected(error: ValidationError, path: Path) -> str:
     if key in _TARGETS or (len(path) > 1 and path[-2] in ("choices", "shortcuts")):
         return "the name of a state"
     if key == "queue" and len(path) > 1 and path[-2] == "dial":
-        return _EXPECTED["name"]
-    if key in _EXPECTED:
-        return _EXPECTED[key]
+        return EXPECTED["name"]
+    if key in EXPECTED:
+        return EXPECTED[key]
     if len(path) > 1 and path[-2] in ("no_input", "no_match") and isinstance(path[-1], int):
         return "text, or a mapping of language to text"
     kind = error.validator_value if error.validator == "type" else "string"
     kinds = [kind] if isinstance(kind, str) else list(kind)
-    return " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)
+    return " or ".join(TYPE_WORDS.get(k, k) for k in kinds)
 
 
 def _is_language(error: ValidationError) -> bool:
@@ -269,8 +226,8 @@ def _words(error: ValidationError, path: Path, doc: Document) -> str:
     if value is None and rule == "type" and isinstance(path[-1], str):
         return f"{name_of(path)} is empty: after `{path[-1]}:` write {_expected(error, path)}"
     message = f"{name_of(path)} must be {_expected(error, path)} (not {shown})"
-    if rule in ("type", "enum") and isinstance(value, str) and value.lower() in _BOOLEAN_WORDS:
-        truth = _BOOLEAN_WORDS[value.lower()]
+    if rule in ("type", "enum") and isinstance(value, str) and value.lower() in BOOLEAN_WORDS:
+        truth = BOOLEAN_WORDS[value.lower()]
         return f"{message}: write {truth} (`{value}` is a word in a flow, not {truth})"
     if rule == "type" and "string" in rule_value and isinstance(value, (int, float, bool)):
         message += f'; put it in quotes: "{shown.strip("`")}"'
