@@ -8,88 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from ivr import __version__
+from ivr.cli import commands
 from ivr.settings import OPTIONS, Settings, SettingsError
-
-
-def _serve(a: argparse.Namespace, s: Settings) -> int:
-    from ivr.web.server import serve
-
-    # The web app, with the console when it is on.
-    return serve(s, factory="ivr.console.app:app_factory")
-
-
-def _check(a: argparse.Namespace, s: Settings) -> int:
-    from ivr.tools.check import check
-
-    return check(a.paths or [s.flows_dir], strict=a.strict, fmt=a.format)
-
-
-def _schema(a: argparse.Namespace, s: Settings) -> int:
-    from ivr.flow.schema import schema_text
-
-    print(schema_text())
-    return 0
-
-
-def _history(a: argparse.Namespace, s: Settings) -> int:
-    from ivr.tools.reports import history
-
-    return history(s.store, flow=a.flow, last=a.last)
-
-
-def _messages(a: argparse.Namespace, s: Settings) -> int:
-    from ivr.tools.reports import messages
-
-    return messages(s.store, flow=a.flow, last=a.last)
-
-
-def _switch(a: argparse.Namespace, s: Settings) -> int:
-    from ivr.tools.switch import switch
-
-    return switch(a.name, a.value, s, until=a.until, tz=a.tz, flow=a.flow)
-
-
-def _simulate(a: argparse.Namespace, s: Settings) -> int:
-    from ivr.tools.simulate import simulate
-
-    return simulate(
-        a.flow,
-        flows_dir=s.flows_dir,
-        sms=a.sms,
-        caller=a.caller,
-        called=a.called,
-        at=a.at,
-        switches=a.switch,
-    )
-
-
-def _test(a: argparse.Namespace, s: Settings) -> int:
-    from ivr.tools.flowtests.suite import run_tests
-
-    return run_tests(a.paths, flows_dir=s.flows_dir, junit=a.junit)
-
-
-def _graph(a: argparse.Namespace, s: Settings) -> int:
-    from ivr.tools.graph import graph
-
-    return graph(a.flow, flows_dir=s.flows_dir, fmt=a.format, language=a.language)
-
-
-def _outbound(a: argparse.Namespace, s: Settings) -> int:
-    from ivr.outbound.commands import outbound
-
-    return outbound(
-        a.command,
-        a.flow,
-        to=a.to,
-        from_=a.caller,
-        variables=a.var,
-        csv_path=a.csv,
-        rate=a.rate,
-        results=a.results,
-        settings=s,
-        detect_machine=getattr(a, "detect_machine", False),
-    )
 
 
 def _flows(p: argparse.ArgumentParser) -> None:
@@ -182,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="serve /metrics for Prometheus on this port too, without a token (default: off)",
     )
-    p.set_defaults(fn=_serve)
+    p.set_defaults(fn=commands.serve)
 
     p = sub.add_parser("check", help="check flow files and report every problem")
     p.add_argument(
@@ -191,14 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     _flows(p)
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--format", choices=["text", "github"], default="text")
-    p.set_defaults(fn=_check)
+    p.set_defaults(fn=commands.check)
 
     p = sub.add_parser("schema", help="print the JSON Schema of flow files")
-    p.set_defaults(fn=_schema)
+    p.set_defaults(fn=commands.schema)
 
     for name, fn, what in (
-        ("history", _history, "recent conversations"),
-        ("messages", _messages, "recordings and messages left"),
+        ("history", commands.history, "recent conversations"),
+        ("messages", commands.messages, "recordings and messages left"),
     ):
         p = sub.add_parser(name, help=f"list {what}")
         p.add_argument("--flow", default=None)
@@ -219,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flow", default=None, help="the flow whose time zone --until is in")
     p.add_argument("--store", default=None, help="as for serve (default from IVR_STORE)")
     _flows(p)
-    p.set_defaults(fn=_switch)
+    p.set_defaults(fn=commands.switch)
 
     p = sub.add_parser("simulate", help="try a flow in the terminal, without a phone")
     p.add_argument("flow")
@@ -240,13 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="turn a switch before the call or text starts",
     )
     _flows(p)
-    p.set_defaults(fn=_simulate)
+    p.set_defaults(fn=commands.simulate)
 
     p = sub.add_parser("test", help="run the conversation tests written beside the flows")
     p.add_argument("paths", nargs="*", metavar="PATH", help="test files or folders")
     _flows(p)
     p.add_argument("--junit", default=None, metavar="FILE", help="also write JUnit XML")
-    p.set_defaults(fn=_test)
+    p.set_defaults(fn=commands.test)
 
     p = sub.add_parser("graph", help="draw a flow as a Mermaid or Graphviz diagram")
     p.add_argument("flow")
@@ -255,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--language", default=None, help="show the prompts in this language (default: the first)"
     )
-    p.set_defaults(fn=_graph)
+    p.set_defaults(fn=commands.graph)
 
     for name, what in (
         ("call", "call a number (or each row of a CSV) with a flow"),
@@ -277,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="wait out an answering machine's greeting; the flow gets `answered_by`",
             )
-        p.set_defaults(fn=_outbound)
+        p.set_defaults(fn=commands.outbound)
     return parser
 
 
@@ -299,7 +219,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 0
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
