@@ -46,12 +46,14 @@ class Gather:
 
 @dataclass(frozen=True)
 class RecordAudio:
+    """`<Record>`: its settings come whole from the state's `record` (the model's defaults)."""
+
     seq: int
-    max_length: int = 120
-    timeout: int = 5
-    finish_on_key: str = "1234567890*#"
-    beep: bool = True
-    transcribe: bool = False
+    max_length: int
+    timeout: int
+    finish_on_key: str
+    beep: bool
+    transcribe: bool
 
 
 @dataclass(frozen=True)
