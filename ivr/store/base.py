@@ -4,8 +4,8 @@ A store gives atomic per-conversation updates: `update` reads the live session f
 (a CallSid, or the pair of numbers of an SMS conversation), lets the caller compute the next one,
 and writes it, with no other update of that key in between, across threads, workers and hosts.
 A session that has ended or whose time ran out is never live again, but stays in the history
-for the store's `Retention`, and so do messages; opt-outs, switches, the languages callers
-chose and flow versions are kept for good.
+for the store's `Retention`, and so do messages and the outbox's items once sent or given up;
+opt-outs, switches, the languages callers chose and flow versions are kept for good.
 
 The methods the webhooks call have async twins named with an `a` in front: they never block the
 event loop (a network store talks to its server asynchronously; a local one answers at once or

@@ -37,7 +37,8 @@ class MemoryStore(MemoryQueries):
         self._message_id = 0
         self._opt_outs: dict[tuple[str, str], bool] = {}
         self._flows: dict[str, tuple[str, str]] = {}
-        self._outbox: list[Outgoing] = []
+        self._outbox: dict[int, Outgoing] = {}  # by id, in the order they came
+        self._outbox_id = 0
         self._switch_changes: list[SwitchChange] = []
         self._opt_out_times: dict[tuple[str, str], float] = {}
         self._handled: dict[int, Handled] = {}
@@ -60,7 +61,8 @@ class MemoryStore(MemoryQueries):
                 for message in done.messages:
                     self._add_message(message)
                 for item in done.outbox:
-                    self._outbox.append(replace(item, id=len(self._outbox) + 1))
+                    self._outbox_id += 1
+                    self._outbox[self._outbox_id] = replace(item, id=self._outbox_id)
                 self._switch_changes.extend(done.switches)
                 for choice in done.languages:
                     self._languages[(choice.flow, choice.number)] = choice.language
@@ -119,7 +121,7 @@ class MemoryStore(MemoryQueries):
 
     def _release_notes(self, conversation: str, url: str, text: str) -> bool:
         now, released = time.time(), False
-        for i, item in enumerate(self._outbox):
+        for i, item in self._outbox.items():
             if (
                 item.status == "pending"
                 and item.kind == "note"
@@ -175,7 +177,7 @@ class MemoryStore(MemoryQueries):
     def claim_outgoing(self, now: float, lease: float, limit: int) -> list[Outgoing]:
         taken: list[Outgoing] = []
         with self._lock:
-            for i, item in enumerate(self._outbox):
+            for i, item in self._outbox.items():
                 if len(taken) >= limit:
                     break
                 if item.status == "pending" and item.due <= now:
@@ -185,16 +187,15 @@ class MemoryStore(MemoryQueries):
 
     def finish_outgoing(self, item: Outgoing) -> bool:
         with self._lock:
-            i = item.id - 1
-            if not 0 <= i < len(self._outbox) or self._outbox[i].claim != item.claim:
+            kept = self._outbox.get(item.id)
+            if kept is None or kept.claim != item.claim:
                 return False
-            kept = self._outbox[i]
-            self._outbox[i] = replace(item, transcription=kept.transcription, claim="")
+            self._outbox[item.id] = replace(item, transcription=kept.transcription, claim="")
             return True
 
     def outgoing(self, flow: str | None = None, last: int = 20) -> list[Outgoing]:
         with self._lock:
-            found = [o for o in self._outbox if flow is None or o.flow == flow]
+            found = [o for o in self._outbox.values() if flow is None or o.flow == flow]
         return found[::-1][:last]
 
     def switches(self) -> dict[str, SwitchChange]:
@@ -211,8 +212,8 @@ class MemoryStore(MemoryQueries):
         return found[::-1][:last]
 
     async def prune(self) -> int:
-        # Opt-outs, switches and flow versions are kept for good; so is the outbox, which
-        # delivery needs until each item is sent or given up.
+        # Opt-outs, switches and flow versions are kept for good; an outbox item is kept until
+        # it is sent or given up, then as long as the messages.
         now = time.time()
         since = now - self.retention.messages
         with self._lock:
@@ -227,7 +228,10 @@ class MemoryStore(MemoryQueries):
             while self._messages and self._messages[0].at <= since:
                 self._handled.pop(self._messages.popleft().id, None)
                 gone += 1
-        return len(live) + len(past) + gone
+            sent = [i for i, o in self._outbox.items() if o.status != "pending" and o.done <= since]
+            for number in sent:
+                del self._outbox[number]
+        return len(live) + len(past) + gone + len(sent)
 
     def close(self) -> None:
         pass

@@ -250,7 +250,8 @@ class RedisStore(Blocking, RedisOutbox, RedisQueries, RedisLanguages):
     # Retention: the keys expire by themselves; the indexes are trimmed here.
 
     async def prune(self) -> int:
-        return await self._prune_history() + await self._prune_messages()
+        outbox = await self._prune_outbox(PRUNE_BATCH)
+        return await self._prune_history() + await self._prune_messages() + outbox
 
     async def _prune_history(self) -> int:
         # Only a conversation that began before the retention began can be gone.

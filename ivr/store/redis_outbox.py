@@ -4,7 +4,9 @@ Items live under `ivr:outbox:{id}` (JSON), and the pending ones in the sorted se
 `ivr:outbox:due`, scored by when they may next be tried. A claim is one server-side script: it
 takes the due ids and moves their score past the lease, with a token per claim kept beside the
 item, so two workers on any hosts never take the same item; finishing checks the token in
-another script. Switch changes are kept forever: no key here has a TTL.
+another script. An item sent or given up expires after the messages' retention (`DONE` lists
+them for `prune` to trim the indexes). Switch changes are kept forever: no key of theirs has a
+TTL.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, replace
 from typing import Any
 
-from ivr.store.base import Effects, Outgoing, SwitchChange
+from ivr.store.base import Effects, Outgoing, Retention, SwitchChange
 from ivr.store.redis_layout import language
 
 PREFIX = "ivr:"
 DUE = f"{PREFIX}outbox:due"
 ALL = f"{PREFIX}outbox:all"
+# Items sent or given up, `ID TAB FLOW` by when: their keys expire, these entries are trimmed.
+DONE = f"{PREFIX}outbox:done"
 OUTBOX_ID = f"{PREFIX}outbox_id"
 SWITCHES = f"{PREFIX}switches"
 
@@ -37,12 +41,16 @@ return ids
 _FINISH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[2], ARGV[2])
 if ARGV[3] == 'pending' then
+  redis.call('SET', KEYS[2], ARGV[2])
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
-else
-  redis.call('ZREM', KEYS[3], ARGV[5])
+  return 1
 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[6])
+redis.call('ZREM', KEYS[3], ARGV[5])
+redis.call('PEXPIRE', KEYS[4], ARGV[6])
+redis.call('ZADD', KEYS[5], ARGV[7], ARGV[8])
+if KEYS[6] ~= KEYS[4] then redis.call('PEXPIRE', KEYS[6], ARGV[6]) end
 return 1
 """
 
@@ -59,6 +67,10 @@ def _words_key(ident: int | str) -> str:
     return f"{PREFIX}outbox_transcription:{ident}"
 
 
+def _notes_key(conversation: str) -> str:
+    return f"{PREFIX}outbox_notes:{conversation}"
+
+
 def queue_effects(pipe: Any, effects: Effects, ids: Iterable[int]) -> None:
     """The outbox items (numbered by `ids`) and switch changes an update decided, into `pipe`.
 
@@ -71,7 +83,7 @@ def queue_effects(pipe: Any, effects: Effects, ids: Iterable[int]) -> None:
         pipe.zadd(ALL, {str(ident): ident})
         pipe.zadd(f"{ALL}:{item.flow}", {str(ident): ident})
         if item.kind == "note":
-            pipe.sadd(f"{PREFIX}outbox_notes:{item.conversation}", ident)
+            pipe.sadd(_notes_key(item.conversation), ident)
     for change in effects.switches:
         queue_switch(pipe, change)
     for choice in effects.languages:
@@ -93,6 +105,7 @@ class RedisOutbox:
     """The outbox and switch methods of `RedisStore`."""
 
     _redis: Any
+    retention: Retention
     _do: Any  # the store's: run a command on the event loop's client (once more if need be)
 
     def _items(self, idents: list[str]) -> list[Outgoing]:
@@ -116,13 +129,39 @@ class RedisOutbox:
         return [replace(item, due=now + lease) for item in self._items(idents)]
 
     def finish_outgoing(self, item: Outgoing) -> bool:
+        # Once sent or given up, the item is kept as long as the messages, then expires.
         data = json.dumps(asdict(replace(item, claim="", transcription="")))
-        keys = (_claim_key(item.id), _key(item.id), DUE)
-        done = self._redis.eval(_FINISH, 3, *keys, item.claim, data, item.status, item.due, item.id)
-        return bool(done)
+        words = _words_key(item.id)
+        notes = _notes_key(item.conversation) if item.kind == "note" else words
+        keys = (_claim_key(item.id), _key(item.id), DUE, words, DONE, notes)
+        keep = max(1, int(self.retention.messages * 1000))
+        entry = f"{item.id}\t{item.flow}"
+        args = (item.claim, data, item.status, item.due, item.id, keep, item.done, entry)
+        return bool(self._redis.eval(_FINISH, len(keys), *keys, *args))
+
+    async def _prune_outbox(self, batch: int) -> int:
+        """Trim the indexes of up to `batch` items whose keys have expired."""
+        since = time.time() - self.retention.messages
+        entries: list[str] = await self._do(
+            lambda r: r.zrangebyscore(DONE, "-inf", since, start=0, num=batch)
+        )
+        if not entries:
+            return 0
+
+        async def forget(r: Any) -> None:
+            pipe = r.pipeline(transaction=False)
+            for entry in entries:
+                ident, flow = entry.split("\t", 1)
+                pipe.zrem(ALL, ident)
+                pipe.zrem(f"{ALL}:{flow}", ident)
+            pipe.zrem(DONE, *entries)
+            await pipe.execute()
+
+        await self._do(forget)
+        return len(entries)
 
     def release_notes(self, conversation: str, url: str, text: str) -> bool:
-        idents = self._redis.smembers(f"{PREFIX}outbox_notes:{conversation}")
+        idents = self._redis.smembers(_notes_key(conversation))
         released = False
         now = time.time()
         for item in self._items(sorted(idents)):

@@ -24,14 +24,7 @@ from pathlib import Path
 from ivr.engine.session import Session
 from ivr.store import sqlite_messages as message_rows
 from ivr.store import sqlite_outbox as outbox
-from ivr.store.base import (
-    Change,
-    EffectsOf,
-    MessageRecord,
-    Retention,
-    StoreError,
-    T,
-)
+from ivr.store.base import Change, EffectsOf, MessageRecord, Retention, StoreError, T
 from ivr.store.sqlite_outbox import SQLiteOutbox
 from ivr.store.sqlite_queries import SCHEMA as QUERIES_SCHEMA
 from ivr.store.sqlite_queries import SQLiteQueries
@@ -278,7 +271,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, InThread):
         return (row[0], row[1]) if row else None
 
     def prune_batch(self, now: float) -> int:
-        """Delete up to a batch of sessions and one of messages past their retention."""
+        """Delete up to a batch each of sessions, messages and sent items past their retention."""
         conn = self._conn()
         # An ended session's `expires` is when it ended; an unfinished one's, its time-out.
         sessions = conn.execute(
@@ -289,7 +282,8 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, InThread):
             "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE at < ? LIMIT ?)",
             (now - self.retention.messages, PRUNE_BATCH),
         ).rowcount
-        return int(sessions + messages)
+        sent = outbox.prune(conn, now - self.retention.messages, PRUNE_BATCH)
+        return int(sessions + messages + sent)
 
     def close(self) -> None:
         """Close the connections of every thread that used this store."""

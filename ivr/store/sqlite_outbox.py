@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     claim TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, due);
 CREATE INDEX IF NOT EXISTS outbox_recording ON outbox (conversation, recording);
+CREATE INDEX IF NOT EXISTS outbox_done ON outbox (done);
 CREATE TABLE IF NOT EXISTS switch_changes (
     id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "on" INTEGER NOT NULL,
     at REAL NOT NULL, by TEXT NOT NULL, until REAL);
@@ -104,6 +105,17 @@ def finish(conn: sqlite3.Connection, item: Outgoing) -> bool:
         (item.status, item.attempts, item.due, item.done, item.detail, item.id, item.claim),
     )
     return cur.rowcount > 0
+
+
+def prune(conn: sqlite3.Connection, since: float, batch: int) -> int:
+    """Forget up to `batch` items sent or given up before `since`; pending ones stay.
+
+    A pending item's `done` is 0, below the range the index is read in."""
+    return conn.execute(
+        "DELETE FROM outbox WHERE id IN "
+        "(SELECT id FROM outbox WHERE done > 0 AND done < ? AND status != 'pending' LIMIT ?)",
+        (since, batch),
+    ).rowcount
 
 
 def release_notes(conn: sqlite3.Connection, conversation: str, url: str, text: str) -> bool:
