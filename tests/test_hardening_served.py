@@ -53,7 +53,9 @@ def test_a_call_whose_flow_file_was_deleted_before_a_restart_finishes(
 def test_a_read_only_database_at_start_is_one_line(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     folder.mkdir()
-    open_store(f"sqlite:///{folder}/ivr.sqlite3").close()
+    made = open_store(f"sqlite:///{folder}/ivr.sqlite3")
+    made.open()  # the database there, with its tables
+    made.close()
     for file in folder.iterdir():
         file.chmod(0o444)
     folder.chmod(0o555)

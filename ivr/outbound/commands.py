@@ -17,7 +17,7 @@ from ivr.outbound.bulk import default_results, read_rows, run_bulk
 from ivr.outbound.rest import Refused, make_client, missing_credentials
 from ivr.outbound.start import Sender, check_number, parse_variables
 from ivr.settings import Settings, SettingsError
-from ivr.store import open_store
+from ivr.store import Store, open_store
 
 
 def outbound(
@@ -40,6 +40,7 @@ def outbound(
     `detect_machine` asks Twilio for answering-machine detection on every call (a CSV's
     `detect_machine` column says it row by row)."""
     what = "calls" if command == "call" else "texts"
+    opened: Store | None = None
     try:
         if settings is None:
             settings = Settings.from_env(flows_dir=flows_dir, store=store)
@@ -53,7 +54,10 @@ def outbound(
         check_number(from_, "the 'from'")
         found = _load(settings.flows_dir, flow)
         rows = read_rows(csv_path) if csv_path else []
-        sender = Sender(settings, open_store(settings.store), make_client(settings))
+        client = make_client(settings)
+        opened = open_store(settings.store)
+        opened.open()
+        sender = Sender(settings, opened, client)
 
         def send(number: str, values: Mapping[str, str], detect: bool | None = None) -> str:
             if command == "text":
@@ -84,6 +88,9 @@ def outbound(
             f"error: the {what} could not be started: {type(exc).__name__}: {exc}", file=sys.stderr
         )
         return 1
+    finally:
+        if opened is not None:
+            opened.close()
 
 
 def _missing(

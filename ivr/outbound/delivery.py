@@ -14,7 +14,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Literal
+
+from twilio.rest import Client
 
 from ivr.outbound import email
 from ivr.outbound.rest import Refused, make_client, send_message
@@ -61,13 +63,16 @@ class Delivery:
         settings: Settings,
         timing: Timing = Timing(),
         clock: Callable[[], float] = time.time,
+        client: Client | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.timing = timing
         self.clock = clock
         self._wake = asyncio.Event()
-        self._client: Any = None
+        # The app's REST client; without one, one is made at the first text, or its making
+        # says which credentials are missing, as the item's reason.
+        self._client = client
 
     def wake(self) -> None:
         self._wake.set()

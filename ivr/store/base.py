@@ -238,6 +238,16 @@ class Store(Protocol):
         """Forget one bounded batch of what is past its retention; how many items went."""
         ...
 
+    def open(self) -> None:
+        """Get ready to serve (SQLite: make the tables; Redis: connect and PING).
+
+        Making a store does no I/O; this does, and says what is wrong (`StoreError`) while
+        there is still time to refuse to start. A store used before it was opened opens itself.
+        """
+        ...
+
+    async def aopen(self) -> None: ...
+
     def close(self) -> None: ...
 
     async def aclose(self) -> None: ...

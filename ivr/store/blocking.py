@@ -46,6 +46,12 @@ class Blocking:
     async def _close_on_loop(self) -> None:
         """Let go of what the store opened on the current loop."""
 
+    async def aopen(self) -> None:
+        raise NotImplementedError
+
+    def open(self) -> None:
+        self._run(self.aopen())
+
     async def aupdate(
         self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
     ) -> T:

@@ -233,6 +233,12 @@ class MemoryStore(MemoryQueries):
                 del self._outbox[number]
         return len(live) + len(past) + gone + len(sent)
 
+    def open(self) -> None:
+        pass
+
+    async def aopen(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 

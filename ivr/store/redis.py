@@ -25,19 +25,11 @@ import redis
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError, RedisError, TimeoutError
+from redis.exceptions import AuthenticationError, ConnectionError, RedisError, TimeoutError
 
 from ivr.engine.session import Session
 from ivr.store import redis_layout as at
-from ivr.store.base import (
-    NO_EFFECTS,
-    Change,
-    EffectsOf,
-    MessageRecord,
-    Retention,
-    StoreError,
-    T,
-)
+from ivr.store.base import NO_EFFECTS, Change, EffectsOf, MessageRecord, Retention, StoreError, T
 from ivr.store.blocking import Blocking
 from ivr.store.redis_languages import RedisLanguages
 from ivr.store.redis_outbox import RedisOutbox
@@ -70,6 +62,16 @@ class RedisStore(Blocking, RedisOutbox, RedisQueries, RedisLanguages):
         self._redis = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
             url, max_connections=8, timeout=POOL_WAIT, decode_responses=True,
             socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT))  # fmt: skip
+
+    async def aopen(self) -> None:
+        try:  # once, not twice as `_do` would: a start waits for no one
+            await self._client().ping()
+        except AuthenticationError as exc:  # no password in it: Redis never repeats it
+            raise StoreError(f"Redis at {self._where} refused the password: {exc}") from exc
+        except (ConnectionError, TimeoutError) as exc:
+            raise StoreError(f"Redis at {self._where} can't be reached: {exc}") from exc
+        except RedisError as exc:
+            raise StoreError(f"Redis at {self._where} refused to serve: {exc}") from exc
 
     # Connections belong to the event loop that opened them: each loop gets its own client.
     def _client(self) -> Redis:

@@ -57,16 +57,19 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, InThread):
     def __init__(self, path: str, retention: Retention | None = None) -> None:
         self.path = path
         self.retention = retention or Retention()
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         # Every thread's connections, so that `close` can close them all, not only its own.
         self._opened: list[sqlite3.Connection] = []
         self._opened_lock = threading.Lock()
+        self._open_lock = threading.RLock()
         self._file: tuple[int, int] | None = None  # the database file's (device, inode)
         self._gone_said = False
-        with self._conn() as conn:
-            conn.executescript(SCHEMA + outbox.SCHEMA + QUERIES_SCHEMA)
+
+    def _open_now(self) -> None:
+        # The tables, made if need be, and which file this is (see `_check_file`).
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn().executescript(SCHEMA + outbox.SCHEMA + QUERIES_SCHEMA)
         self._file = self._identity()
 
     def _identity(self) -> tuple[int, int] | None:
@@ -93,6 +96,8 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, InThread):
         raise StoreError(f"the database file {self.path} was deleted or replaced while serving")
 
     def _connect(self, busy_ms: int) -> sqlite3.Connection:
+        if not self._ready:
+            self.open()  # a thread's first connection to a store not yet opened opens it
         # Autocommit mode: transactions are begun explicitly where they matter.
         # Each connection is used by the thread that made it only; `close` may run elsewhere.
         conn = sqlite3.connect(

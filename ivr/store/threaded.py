@@ -11,6 +11,7 @@ and only when that keeps failing does it wait in a thread.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
@@ -42,6 +43,28 @@ RETRY_PAUSES = (0, 0, 0) + (0.001,) * 47
 
 
 class InThread:
+    _ready = False  # opened
+    _opening = False  # being opened, by the thread that holds `_open_lock`
+    _open_lock: threading.RLock
+
+    def open(self) -> None:
+        """`_open_now`, once: by the first use when nothing opened the store before."""
+        with self._open_lock:  # reentrant: what opening does may come back here, to find it done
+            if self._ready or self._opening:
+                return
+            self._opening = True
+            try:
+                self._open_now()
+                self._ready = True
+            finally:
+                self._opening = False
+
+    def _open_now(self) -> None:
+        raise NotImplementedError
+
+    async def aopen(self) -> None:
+        await in_thread(self.open)
+
     def update(
         self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
     ) -> T:

@@ -23,6 +23,7 @@ def _reading(store_url: str | None, show: Callable[[Store], None]) -> int:
     try:
         store = open_store(url, existing=True)
         try:
+            store.open()
             show(store)
         finally:
             store.close()

@@ -82,9 +82,8 @@ class Sandbox:
             flows_dir="", store="memory://", auth_token=self.token, secrets=dict(secrets or {})
         )
         clock = utc_now if at is None else _running_from(at)
-        self.app = create_app(settings, flows=flows, deliver=False, clock=clock)
+        self.app = create_app(settings, flows=flows, deliver=False, clock=clock, fetcher=fetcher)
         self.services: Services = self.app.state.services
-        self.services.fetcher = fetcher
         self.store: Store = self.services.store
         self.transport = app_transport(self.app, raise_server_exceptions=False)
         self.board = Switchboard()  # Twilio's queues, shared by the calls made here

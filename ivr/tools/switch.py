@@ -61,6 +61,7 @@ def switch(
         zone = dt.datetime.now().astimezone().tzinfo or dt.UTC  # only to show times
     store = open_store(settings.store)
     try:
+        store.open()
         if name is None:
             return _list(store, zone)
         if not SWITCH_NAME.fullmatch(name):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
+import sys
 from collections.abc import AsyncIterator, Mapping
 
 from starlette.applications import Starlette
@@ -12,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from twilio.rest import Client
 
 from ivr.engine.clock import Clock, utc_now
@@ -19,10 +22,12 @@ from ivr.flow.loader import load_flows
 from ivr.flow.model import Flow
 from ivr.flow.problems import format_text
 from ivr.outbound.delivery import Delivery
+from ivr.outbound.fetch import Sender, send
 from ivr.outbound.rest import Refused, make_client
-from ivr.settings import Settings
-from ivr.store import Retention, Store, open_store
+from ivr.settings import Settings, redacted
+from ivr.store import Retention, Store, StoreError, open_store
 from ivr.store.retention import keep_pruning
+from ivr.store.threaded import in_thread
 from ivr.web import api, fetching, metrics, sms, switches, voice
 from ivr.web.health import health
 from ivr.web.registry import FlowRegistry
@@ -42,6 +47,30 @@ class FlowErrors(Exception):
 
 class MissingToken(Exception):
     """No TWILIO_AUTH_TOKEN and no --insecure."""
+
+
+class StartupRefused(Exception):
+    """The app can't serve (its store can't be opened): the message says why, in one line."""
+
+
+class OneLineRefusal:
+    """A start refused is logged as its one line, not as a traceback.
+
+    The ASGI server logs what the app says when its startup fails; Starlette says the whole
+    traceback. A `StartupRefused` says all there is to know: the store, and what is wrong.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def told(message: Message) -> None:
+            refused = sys.exception()  # the failure being handled, if that is what this is
+            if message["type"] == "lifespan.startup.failed" and isinstance(refused, StartupRefused):
+                message = {**message, "message": str(refused)}
+            await send(message)
+
+        await self.app(scope, receive, told if scope["type"] == "lifespan" else send)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -75,14 +104,17 @@ def create_app(
     deliver: bool = True,
     twilio_client: Client | None = None,
     clock: Clock = utc_now,
+    fetcher: Sender = send,
 ) -> Starlette:
     """Build the app. Raises FlowErrors if a flow has errors, MissingToken without a token.
 
-    The app opens the store of `settings.store` unless given one, and closes it when it shuts
-    down (its lifespan); a store given is the caller's to close. With `deliver`, the app sends
-    what the outbox holds while it runs; without, texts and notes stay in the store, for a flow
-    tried out or tested. The REST client for the outbound API is made from the settings unless
-    given; `clock` is the time the flows go by.
+    The app makes the store of `settings.store` unless given one; it opens the store when it
+    starts (its lifespan), refusing to start when that fails (`StartupRefused`), and closes the
+    store it made when it shuts down: a store given is the caller's to close. With `deliver`,
+    the app sends what the outbox holds while it runs; without, texts and notes stay in the
+    store, for a flow tried out or tested. The REST client (Twilio's, for the outbound API and
+    for delivery) is made from the settings unless given; `clock` is the time the flows go
+    by; `fetcher` sends their `fetch` (over HTTP unless given).
     """
     settings = settings or Settings.from_env()
     flows = preflight(settings) if flows is None else flows
@@ -90,7 +122,8 @@ def create_app(
         log.warning("running without signature checks (--insecure): anyone can drive the flows")
     owned = store is None
     retention = Retention(history=settings.keep_history, messages=settings.keep_messages)
-    store = store or open_store(settings.store, retention)
+    store = store or open_store(settings.store, retention)  # made, not opened: see `lifespan`
+    twilio = twilio_client if twilio_client is not None else _rest_client(settings)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/health/ready", health, methods=["GET"]),
@@ -114,9 +147,10 @@ def create_app(
         ),
         store=store,
         signatures=SignatureCheck(settings.auth_token, settings.public_url, settings.insecure),
-        delivery=Delivery(store, settings) if deliver else None,
+        delivery=Delivery(store, settings, client=twilio) if deliver else None,
         clock=clock,
-        twilio=twilio_client if twilio_client is not None else _rest_client(settings),
+        twilio=twilio,
+        fetcher=fetcher,
     )
     routes.append(
         Route(
@@ -128,6 +162,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            await store.aopen()
+            await in_thread(svc.registry.keep_versions)
+        except (StoreError, sqlite3.Error, OSError) as exc:
+            if owned:
+                await store.aclose()
+            named = redacted(settings.store) if owned else "given to the app"
+            raise StartupRefused(f"the store {named} can't be used: {exc}") from exc
         tasks = [asyncio.create_task(keep_pruning(store))]
         if svc.delivery:
             tasks.append(asyncio.create_task(svc.delivery.run()))
@@ -149,6 +191,7 @@ def create_app(
         routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan
     )
     app.add_middleware(metrics.CountWebhooks, metrics=svc.metrics, known=svc.registry.has)
+    app.add_middleware(OneLineRefusal)
     app.state.services = svc
     return app
 

@@ -46,8 +46,12 @@ class FlowRegistry:
         self._checked = {name: time.monotonic() for name in flows}
         self._watch = watch
         self._lock = threading.Lock()
-        for flow in flows.values():
-            store.keep_flow(flow.name, flow.version, flow.source)
+
+    def keep_versions(self) -> None:
+        """Keep the versions served now in the store, for the conversations begun on them to
+        go on there after a restart, or in another worker: once the store is open."""
+        for flow in self._current.values():
+            self._store.keep_flow(flow.name, flow.version, flow.source)
 
     def names(self) -> list[str]:
         return sorted(self._current)

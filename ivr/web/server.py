@@ -46,7 +46,7 @@ def check_store(settings: Settings, flows: Mapping[str, Flow]) -> str | None:
     try:
         store = open_store(settings.store)
         try:
-            store.history(None, 1)
+            store.open()
             # Every worker keeps the flows' versions at start: the same write, once, here.
             for flow in flows.values():
                 store.keep_flow(flow.name, flow.version, flow.source)
