@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import twilio_rest_standin as rest
-from conftest import TOKEN, call_form, free_port, sign
+from conftest import ROOT, TOKEN, call_form, free_port, sign
 from redis_server import start_redis, stop_redis
 from starlette.testclient import TestClient
 
@@ -138,12 +138,27 @@ def test_serve_refuses_to_start_on_a_redis_that_cant_be_reached(flows: Path) -> 
         [sys.executable, "-m", "ivr.cli", "serve", str(flows), "--port", str(free_port()),
          "--store", f"redis://:secret-word@127.0.0.1:{port}/0"],
         capture_output=True, text=True, timeout=60,
-        env={**os.environ, "TWILIO_AUTH_TOKEN": TOKEN},
+        env={**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: the store redis://:***@127.0.0.1:{port}/0 can't be used")
     assert len(done.stderr.strip().splitlines()) == 1
     assert "secret-word" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("command", [["history"], ["messages"], ["switch"], ["switch", "x", "on"]])
+def test_commands_that_read_the_store_say_it_cant_be_reached_in_one_line(
+    command: list[str], tmp_path: Path
+) -> None:
+    port = free_port()
+    done = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", *command, "--store", f"redis://127.0.0.1:{port}/0"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith("error: ") and f"Redis at 127.0.0.1:{port} can't be reached" in line
 
 
 def test_a_worker_run_by_uvicorn_itself_refuses_in_one_line(flows: Path) -> None:
@@ -156,15 +171,15 @@ def test_a_worker_run_by_uvicorn_itself_refuses_in_one_line(flows: Path) -> None
         [sys.executable, "-m", "uvicorn", "ivr.web.server:app_factory", "--factory",
          "--port", str(free_port())],
         capture_output=True, text=True, timeout=60,
-        env={**os.environ, WORKER_VARIABLE: settings.to_json()},
+        env={**os.environ, WORKER_VARIABLE: settings.to_json(), "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     out = done.stdout + done.stderr
     assert done.returncode != 0, out
     assert "Traceback" not in out and "secret-word" not in out
     [line] = [x for x in out.splitlines() if "can't be used" in x]
-    assert line.endswith(f"ERROR uvicorn.error: the store redis://:***@127.0.0.1:{port}/0 "
-        f"can't be used: Redis at 127.0.0.1:{port} can't be reached: Error 111 connecting to "
-        f"127.0.0.1:{port}. Connection refused.")  # fmt: skip
+    assert f"ERROR uvicorn.error: the store redis://:***@127.0.0.1:{port}/0 can't be used: " \
+        f"Redis at 127.0.0.1:{port} can't be reached: Error 111 connecting to 127.0.0.1:{port}" \
+        in line  # fmt: skip
 
 
 def sent_items(store: Store, deadline: float = 20.0) -> list[Outgoing]:
