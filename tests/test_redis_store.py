@@ -49,23 +49,86 @@ def put(new: Session) -> Change[None]:
 
 
 def bump(before: Session | None) -> tuple[Session | None, None]:
-    assert before is not None
-    return before.evolve(seq=before.seq + 1), None
+    # A store that hasn't seen the conversation may first compute from none.
+    return (before.evolve(seq=before.seq + 1) if before else None), None
 
 
-def test_an_update_is_one_read_and_one_script(store: Store, client: redis.Redis) -> None:
+def seq(before: Session | None) -> tuple[None, int]:
+    return None, before.seq if before else -1
+
+
+def commands(client: redis.Redis) -> dict[str, int]:
+    """The commands Redis ran since its counts were reset (and those scripts ran inside),
+    leaving out a new connection's greeting."""
+    stats = client.info("commandstats")
+    client.config_resetstat()
+    calls = {name.removeprefix("cmdstat_"): stat["calls"] for name, stat in stats.items()}
+    return {k: n for k, n in calls.items() if k not in ("config|resetstat", "hello")}
+
+
+def test_an_update_is_one_script_when_the_store_knows_the_conversation(
+    redis_url: str, store: Store, client: redis.Redis
+) -> None:
     store.update("CA1", put(session("CA1")), 60)
     client.config_resetstat()
     store.update("CA1", bump, 60)
-    calls = {
-        name.removeprefix("cmdstat_"): stat["calls"]
-        for name, stat in client.info("commandstats").items()
-    }
-    # Redis counts the commands the script runs inside it too.
-    inside = {"hget": 1, "hset": 1, "pexpire": 1}
-    assert calls == {"config|resetstat": 1, "hmget": 1, "evalsha": 1, **inside}
-    loaded = store.load("CA1")
-    assert loaded is not None and loaded.seq == 1
+    written = {"hget": 1, "hset": 1, "pexpire": 1}  # what the script does inside
+    assert commands(client) == {"evalsha": 1, **written}
+    # Another host's store doesn't know it: it reads it, then writes.
+    other = open_store(redis_url)
+    try:
+        other.update("CA1", bump, 60)
+        assert commands(client) == {"hmget": 1, "evalsha": 1, **written}
+        # Now the first store's version is out of date: its script finds another and answers
+        # with it (HMGET inside), the step is computed again from that, and written.
+        store.update("CA1", bump, 60)
+        assert commands(client) == {"evalsha": 2, "hget": 2, "hmget": 1, "hset": 1, "pexpire": 1}
+        loaded = other.load("CA1")
+        assert loaded is not None and loaded.seq == 3
+    finally:
+        other.close()
+
+
+def test_hosts_that_take_turns_on_a_call_read_before_they_compute(
+    redis_url: str, store: Store, client: redis.Redis
+) -> None:
+    store.update("CA1", put(session("CA1")), 60)
+    other = open_store(redis_url)
+    try:
+        for _ in range(6):  # what each one remembers is always out of date
+            other.update("CA1", bump, 60)
+            store.update("CA1", bump, 60)
+        client.config_resetstat()
+        other.update("CA1", bump, 60)
+        store.update("CA1", bump, 60)
+        written = {"hget": 2, "hset": 2, "pexpire": 2}  # by the scripts, inside
+        assert commands(client) == {"hmget": 2, "evalsha": 2, **written}
+        for _ in range(8):  # one host alone: what it remembers is right again
+            store.update("CA1", bump, 60)
+        client.config_resetstat()
+        store.update("CA1", bump, 60)
+        assert commands(client) == {"evalsha": 1, "hget": 1, "hset": 1, "pexpire": 1}
+        loaded = other.load("CA1")
+        assert loaded is not None and loaded.seq == 23
+    finally:
+        other.close()
+
+
+def test_an_update_that_writes_nothing_reads_the_current_version(
+    redis_url: str, store: Store, client: redis.Redis
+) -> None:
+    store.update("CA1", put(session("CA1")), 60)
+    other = open_store(redis_url)
+    try:
+        other.update("CA1", bump, 60)
+        client.config_resetstat()
+        # The store computes from the version it wrote (seq 0), finds that out of date.
+        assert store.update("CA1", seq, 60) == 1
+        assert commands(client) == {"hmget": 1}
+        assert other.update("CA1", seq, 60) == 1
+        assert store.update("CA9", seq, 60) == -1
+    finally:
+        other.close()
 
 
 def test_a_conversations_keys_share_one_hash_slot(store: Store, client: redis.Redis) -> None:
@@ -166,3 +229,19 @@ def test_after_the_retention_only_opt_outs_and_flows_are_left(
     asyncio.run(prune())
     left = ["ivr:flows", "ivr:msgid", "ivr:optout:{+1}", "ivr:optout_at:{+1}"]
     assert sorted(client.keys("*")) == left
+
+
+def test_a_conversation_is_found_by_its_key_without_walking_the_history(
+    store: Store, client: redis.Redis
+) -> None:
+    for n in range(30):
+        store.update(f"CA{n}", put(session(f"CA{n}")), 60)
+    text = "sms:+15550001:+15550002"
+    store.update(text, put(session(f"{text}:5.000000")), 60)
+    client.config_resetstat()
+    found = store.conversation("CA7")
+    assert found is not None and found.key == "CA7"
+    found = store.conversation(f"{text}:5.000000")
+    assert found is not None and found.key == f"{text}:5.000000"
+    assert store.conversation("CA-no-one-knows") is None
+    assert set(commands(client)) == {"hmget", "hget"}  # no sorted set was read

@@ -25,7 +25,8 @@ from ivr.store.queries import Filters, Handled, OptOut
 T = TypeVar("T")
 # Given the live session (or None), return the session to save (or None to save nothing) and
 # a result for the caller. It only computes: a store may call it again when another worker
-# changed the conversation first.
+# changed the conversation first, or first call it with a version it remembers (or None, for
+# one it never saw) and again with the current one when that turns out to be out of date.
 Change = Callable[[Session | None], tuple[Session | None, T]]
 
 

@@ -1,12 +1,12 @@
 """The Redis store: for several workers on several hosts sharing one Redis server.
 
 It talks to Redis with `redis.asyncio` (hiredis reads the replies) from the event loop that
-serves the webhooks, through a bounded pool of connections; `redis_layout` says where things
-are kept. An update takes two round trips on one connection it holds (`redis_wire`): read the
-conversation, compute, then a script that writes it only if no one else wrote it in between
-(else read again and compute again). A command that doesn't reach Redis is tried once more
-(an update, once in all); then `StoreError`, which the webhooks
-answer with the channel's apology. Blocking methods run the same code on a loop of their own.
+serves the webhooks, through bounded sets of connections; `redis_layout` says where things
+are kept. An update (`redis_update`) is a script that writes the conversation only if it is
+still the version the step was computed from, on connections of its own (`redis_wire`). A
+command that doesn't reach Redis is tried once more (an update, once in all); then
+`StoreError`, which the webhooks answer with the channel's apology. Blocking methods run the
+same code on a loop of their own.
 """
 
 from __future__ import annotations
@@ -29,25 +29,22 @@ from redis.exceptions import AuthenticationError, ConnectionError, RedisError, T
 
 from ivr.engine.session import Session
 from ivr.store import redis_layout as at
-from ivr.store.base import NO_EFFECTS, Change, EffectsOf, MessageRecord, Retention, StoreError, T
+from ivr.store.base import MessageRecord, Retention, StoreError
 from ivr.store.blocking import Blocking
 from ivr.store.redis_languages import RedisLanguages
 from ivr.store.redis_outbox import RedisOutbox
 from ivr.store.redis_queries import RedisQueries
-from ivr.store.redis_wire import checked, held, send
-from ivr.store.redis_write import Commands, Write, numbered
+from ivr.store.redis_update import POOL_SIZE, RETRY_PAUSE, TIMEOUT, RedisUpdates
 from ivr.store.threaded import in_thread
 
 R = TypeVar("R")
-POOL_SIZE = 32  # connections per process; `?max_connections=N` in the URL sets another
 POOL_WAIT = 5.0  # seconds a command waits for a free connection
-TIMEOUT = 5.0  # seconds to connect, and to wait for an answer
-RETRY_PAUSE = 0.25  # before the one more try: a restart or a failover may be over by then
 PRUNE_BATCH = 500
 
 
-class RedisStore(Blocking, RedisOutbox, RedisQueries, RedisLanguages):
+class RedisStore(RedisUpdates, Blocking, RedisOutbox, RedisQueries, RedisLanguages):
     def __init__(self, url: str, retention: Retention | None = None) -> None:
+        RedisUpdates.__init__(self)
         self.url = url
         self.retention = retention or Retention()
         parts = urlsplit(url)
@@ -104,48 +101,6 @@ class RedisStore(Blocking, RedisOutbox, RedisQueries, RedisLanguages):
         raise AssertionError("unreachable")
 
     # Conversations.
-
-    async def aupdate(
-        self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
-    ) -> T:
-        key = at.conversation(lookup)
-        failed = False
-        while True:
-            write: Write | None = None  # once set, a failure may come after the write landed
-            try:
-                async with held(self._client().connection_pool) as connection:
-                    fields = checked((await send(connection, ("HMGET", key, *at.FIELDS)))[0])
-                    now = time.time()
-                    after, result = change(at.live_session(fields, now))
-                    done = effects(result) if effects is not None else NO_EFFECTS
-                    if after is None and not done:
-                        return result
-                    keep = at.ms(self.retention.messages)
-                    commands = await numbered(connection, done, keep) if done else Commands()
-                    times = (now, ttl, self.retention.history)
-                    write = Write.of(lookup, fields, after, times, commands)
-                    if await write.on(connection):
-                        return result
-            except (ConnectionError, TimeoutError) as exc:
-                if failed:
-                    raise StoreError(f"Redis at {self._where} can't be reached: {exc}") from exc
-                failed = True
-                await asyncio.sleep(RETRY_PAUSE)
-                # The write may have landed before the connection broke: then it is done.
-                if write is not None and await self._landed(key, write):
-                    return result
-            except RedisError as exc:
-                raise StoreError(f"Redis at {self._where} refused a command: {exc}") from exc
-
-    async def _landed(self, key: str, write: Write) -> bool:
-        async def check(r: Redis) -> bool:
-            async with held(r.connection_pool) as connection:
-                if checked((await send(connection, ("HGET", key, "v")))[0]) != write.token:
-                    return False
-                await write.index(connection)  # the part beside the script
-                return True
-
-        return bool(await self._do(check))
 
     async def aload(self, lookup: str) -> Session | None:
         key = at.conversation(lookup)
@@ -286,6 +241,7 @@ class RedisStore(Blocking, RedisOutbox, RedisQueries, RedisLanguages):
         return len(gone)
 
     async def _close_on_loop(self) -> None:
+        await self._close_wire()
         client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.aclose(close_connection_pool=True)

@@ -1,9 +1,10 @@
-"""The second round trip of an update to the Redis store: one script writes it all, or nothing.
+"""The write of an update to the Redis store: one script writes it all, or nothing.
 
-The script writes the conversation only if no one wrote it since it was read (its token is
-still the one read), and with it what the step decided beside it: messages kept, texts and
-notes for the outbox, switches turned. Either all of it is written, or none and the store reads
-again. A new conversation's history entry goes in the same round trip, beside the script.
+The script writes the conversation only if no one wrote it since the version the step was
+computed from (its token is still that one), and with it what the step decided beside it:
+messages kept, texts and notes for the outbox, switches turned. Either all of it is written, or
+none and the script answers with the conversation as it is, for the store to compute again. A
+new conversation's history entry goes in the same round trip, beside the script.
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ from ivr.store.base import Effects
 from ivr.store.redis_outbox import OUTBOX_ID, queue_effects
 from ivr.store.redis_wire import checked, send
 
+Fields = list[str | None]  # a conversation's `FIELDS`, None where absent
+
 # KEYS[1] the conversation, KEYS[2] where an earlier one on the same lookup goes, then the keys
-# of the other commands. ARGV: the token read ('' when absent), the new token, the session's
-# key ('' to leave the session as it is), its JSON, when it stops being live, the key's expiry
-# in ms, '1' to move the earlier conversation aside, the other commands as JSON.
+# of the other commands. ARGV: the token computed from ('' when absent), the new token, the
+# session's key ('' to leave the session as it is), its JSON, when it stops being live, the
+# key's expiry in ms, '1' to move the earlier conversation aside, the other commands as JSON.
+# It answers 1 when it wrote, else the conversation's fields (`FIELDS`) as they are.
 SCRIPT = """
 local current = redis.call('HGET', KEYS[1], 'v') or ''
-if current ~= ARGV[1] then return 0 end
+if current ~= ARGV[1] then return redis.call('HMGET', KEYS[1], 'v', 'key', 'data', 'live') end
 if ARGV[3] ~= '' then
   if ARGV[7] == '1' and current ~= '' then redis.call('RENAME', KEYS[1], KEYS[2]) end
   redis.call('HSET', KEYS[1], 'v', ARGV[2], 'key', ARGV[3], 'data', ARGV[4], 'live', ARGV[5])
@@ -36,9 +40,11 @@ if ARGV[3] ~= '' then
 elseif current ~= '' then
   redis.call('HSET', KEYS[1], 'v', ARGV[2])
 end
-for _, command in ipairs(cjson.decode(ARGV[8])) do
-  command[2] = KEYS[command[2]]
-  redis.call(unpack(command))
+if ARGV[8] ~= '[]' then
+  for _, command in ipairs(cjson.decode(ARGV[8])) do
+    command[2] = KEYS[command[2]]
+    redis.call(unpack(command))
+  end
 end
 return 1
 """
@@ -99,13 +105,14 @@ class Write:
     aside: str  # where an earlier conversation on the same lookup goes
     args: tuple[str, ...]
     entry: tuple[str, str, float] | None  # (history entry, its flow, its start) when new
+    fields: Fields  # the conversation's, once written
     commands: Commands = field(default_factory=Commands)
 
     @classmethod
     def of(
         cls,
         lookup: str,
-        fields: list[str | None],
+        fields: Fields,
         after: Session | None,
         times: tuple[float, float, float],  # now, the time-out, the history's retention
         commands: Commands,
@@ -118,26 +125,31 @@ class Write:
         aside = at.past_conversation(lookup, stored) if current and new else key
         noted = json.dumps(commands.noted)
         if after is None:  # only what the step decided beside the session
-            return cls(key, aside, (current, token, "", "", "0", "1", "0", noted), None, commands)
+            args = (current, token, "", "", "0", "1", "0", noted)
+            kept = [token, *fields[1:]] if current else fields
+            return cls(key, aside, args, None, kept, commands)
+        data, live = after.to_json(), "0" if after.ended else repr(now + ttl)
         args = (
             current,
             token,
             after.key,
-            after.to_json(),
-            "0" if after.ended else repr(now + ttl),
+            data,
+            live,
             str(at.ms(keep if after.ended else ttl + keep)),
             "1" if current and new else "0",
             noted,
         )
         entry = (at.history_entry(after, lookup), after.flow, after.started or now)
-        return cls(key, aside, args, entry if new else None, commands)
+        kept = [token, after.key, data, live]
+        return cls(key, aside, args, entry if new else None, kept, commands)
 
     @property
     def token(self) -> str:
         return self.args[1]
 
-    async def on(self, connection: AbstractConnection) -> bool:
-        """Run the write on `connection`: False when someone else wrote the conversation."""
+    async def on(self, connection: AbstractConnection) -> Fields | None:
+        """Run the write on `connection`: None when written, else the conversation as it is
+        (someone else wrote it since the version it was computed from)."""
         keys = (self.key, self.aside, *self.commands.keys)
         script: tuple[str | int, ...] = (len(keys), *keys, *self.args)
         done, *indexed = await send(connection, ("EVALSHA", SHA, *script), *self._entry())
@@ -146,7 +158,7 @@ class Write:
             done = (await send(connection, ("EVALSHA", SHA, *script)))[0]
         for reply in (done, *indexed):
             checked(reply)
-        return bool(done == 1)
+        return None if done == 1 else list(done)
 
     async def index(self, connection: AbstractConnection) -> None:
         """Add a new conversation's history entry (when a broken write may have left it out)."""
