@@ -119,6 +119,12 @@ def conversation_key(ours: str, theirs: str) -> str:
     return f"sms:{ours}:{theirs}"
 
 
+def lookups_of(key: str) -> tuple[str, str]:
+    """Where a store may find the conversation `key`: a call's key is its lookup (the CallSid);
+    a text conversation's is its lookup and when it began (`new_conversation`)."""
+    return key, key.rpartition(":")[0]
+
+
 def new_conversation(
     flow: Flow, ours: str, theirs: str, at: dt.datetime, variables: Mapping[str, str] = {}
 ) -> Session:

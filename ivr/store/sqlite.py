@@ -45,7 +45,6 @@ CREATE TABLE IF NOT EXISTS opt_outs (
     PRIMARY KEY (number, ours));
 CREATE TABLE IF NOT EXISTS flow_versions (
     version TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires);
 CREATE INDEX IF NOT EXISTS messages_at ON messages (at);
 """
 log = logging.getLogger("ivr.store")
@@ -245,20 +244,10 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, InThread):
         )
 
     def opted_out(self, number: str, ours: str = "") -> bool:
+        sql, args = "SELECT max(opted_out) FROM opt_outs WHERE number = ?", [number]
         if ours:
-            row = (
-                self._conn()
-                .execute(
-                    "SELECT opted_out FROM opt_outs WHERE number = ? AND ours = ?", (number, ours)
-                )
-                .fetchone()
-            )
-        else:
-            row = (
-                self._conn()
-                .execute("SELECT max(opted_out) FROM opt_outs WHERE number = ?", (number,))
-                .fetchone()
-            )
+            sql, args = sql + " AND ours = ?", [number, ours]
+        row = self._conn().execute(sql, args).fetchone()
         return bool(row and row[0])
 
     def keep_flow(self, name: str, version: str, source: str) -> None:
@@ -278,10 +267,14 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, InThread):
     def prune_batch(self, now: float) -> int:
         """Delete up to a batch each of sessions, messages and sent items past their retention."""
         conn = self._conn()
-        # An ended session's `expires` is when it ended; an unfinished one's, its time-out.
+        # An ended session's `expires` is when it ended; an unfinished one's, its time-out. It
+        # has no index (every save moves it): no session expires before it started, so the
+        # index on `started` finds the candidates.
+        past = now - self.retention.history
         sessions = conn.execute(
-            "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires < ? LIMIT ?)",
-            (now - self.retention.history, PRUNE_BATCH),
+            "DELETE FROM sessions WHERE id IN "
+            "(SELECT id FROM sessions WHERE started < ? AND expires < ? LIMIT ?)",
+            (past, past, PRUNE_BATCH),
         ).rowcount
         messages = conn.execute(
             "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE at < ? LIMIT ?)",

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from ivr.engine.session import Session
+from ivr.engine.session import Session, lookups_of
 from ivr.store.base import MessageRecord
 from ivr.store.queries import Filters, Handled, OptOut
 
+# Each index on `sessions` is written at every save of a session, on every webhook: one on the
+# key inside the JSON parsed the whole session twice (old and new) each time, and one on
+# `expires`, which every save moves, was rewritten each time. Files made before have them.
 SCHEMA = """
-CREATE INDEX IF NOT EXISTS sessions_key ON sessions (json_extract(data, '$.key'));
+DROP INDEX IF EXISTS sessions_key;
+DROP INDEX IF EXISTS sessions_expires;
 CREATE INDEX IF NOT EXISTS sessions_started ON sessions (started);
 CREATE TABLE IF NOT EXISTS messages_handled (
     id INTEGER PRIMARY KEY, by TEXT NOT NULL, at REAL NOT NULL);
@@ -44,9 +48,9 @@ class SQLiteQueries:
         row = (
             self._conn()
             .execute(
-                "SELECT data FROM sessions WHERE json_extract(data, '$.key') = ? "
-                "ORDER BY started DESC LIMIT 1",
-                (key,),
+                "SELECT data FROM sessions WHERE lookup IN (?, ?) AND json_extract(data, '$.key')"
+                " = ? ORDER BY started DESC LIMIT 1",
+                (*lookups_of(key), key),
             )
             .fetchone()
         )
