@@ -23,12 +23,13 @@ class IndexedForm(FormData):
     webhook, that was a good part of the cost of a webhook.
     """
 
-    def __init__(self, items: list[tuple[str, str | UploadFile]]) -> None:
+    def __init__(self, items: list[tuple[str, str | UploadFile]], files: bool = False) -> None:
         super().__init__(items)
         index: dict[str, list[str | UploadFile]] = {}
         for name, value in items:
             index.setdefault(name, []).append(value)
         self._index = index
+        self.files = files  # whether a part is a file (only a multipart body has any)
 
     def getlist(self, key: Any) -> list[Any]:
         return list(self._index.get(key, ()))
@@ -73,7 +74,8 @@ async def read_form(request: Request) -> IndexedForm:
         fields = plain_fields(await request.body())
         if fields is not None:
             return IndexedForm(fields)
-    return IndexedForm((await request.form()).multi_items())
+    items = (await request.form()).multi_items()
+    return IndexedForm(items, any(not isinstance(value, str) for _, value in items))
 
 
 async def signed_form(request: Request, signatures: SignatureCheck) -> FormData:
@@ -84,7 +86,7 @@ async def signed_form(request: Request, signatures: SignatureCheck) -> FormData:
         raise HTTPException(400, "The request body is not a form.") from exc
     # Twilio posts text fields only: a file part is no webhook of Twilio's, and the signature
     # check can't read it.
-    if any(not isinstance(value, str) for _, value in form.multi_items()):
+    if form.files:
         await form.close()
         log.warning("refused %s: a form with a file part", request.url.path)
         raise HTTPException(403, "Invalid or missing Twilio signature.")
