@@ -124,6 +124,10 @@ class CountWebhooks:
 
     def __init__(self, app: ASGIApp, metrics: Metrics, known: Callable[[str], bool]) -> None:
         self.app, self.metrics, self.known = app, metrics, known
+        # Each label set's counter and histogram, found once: `labels()` looks them up under a
+        # lock, which was most of what counting cost a webhook. Few: known flows, statuses.
+        self._counts: dict[tuple[str, str, str], Any] = {}
+        self._times = {c: metrics.latency.labels(c) for c in CHANNELS}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         parts = scope["path"].split("/") if scope["type"] == "http" else []
@@ -143,9 +147,12 @@ class CountWebhooks:
         try:
             await self.app(scope, receive, sent)
         finally:
-            label = flow if self.known(flow) else "unknown"
-            self.metrics.webhooks.labels(label, channel, str(status)).inc()
-            self.metrics.latency.labels(channel).observe(time.perf_counter() - start)
+            self._times[channel].observe(time.perf_counter() - start)
+            labels = (flow if self.known(flow) else "unknown", channel, str(status))
+            count = self._counts.get(labels)
+            if count is None:
+                count = self._counts[labels] = self.metrics.webhooks.labels(*labels)
+            count.inc()
 
 
 def serve_port(port: int, host: str, metrics: Metrics, store: Store) -> Callable[[], None] | None:
