@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import httpx2
@@ -159,14 +160,32 @@ def start_one(
     )
 
 
-def call_form_sent(to: str = PERSON, flow: str = "reminder") -> dict[str, list[str]]:
+def call_form_sent(token: str, to: str = PERSON, flow: str = "reminder") -> dict[str, list[str]]:
     """The form Twilio's Calls endpoint must receive for a call from OURS with `flow`."""
     return {
         "To": [to],
         "From": [OURS],
-        "Url": [f"{PUBLIC}/voice/{flow}"],
+        "Url": [f"{PUBLIC}/voice/{flow}?call={token}"],
         "Method": ["POST"],
-        "StatusCallback": [f"{PUBLIC}/voice/{flow}/status"],
+        "StatusCallback": [f"{PUBLIC}/voice/{flow}/status?call={token}"],
         "StatusCallbackEvent": ["completed"],
         "StatusCallbackMethod": ["POST"],
     }
+
+
+def token_of(request: rest.Received) -> str:
+    """The token of the preset a call's URL names: random, long, safe in a URL."""
+    _, _, query = request.field("Url").partition("?")
+    name, _, token = query.partition("=")
+    assert name == "call" and re.fullmatch(r"[A-Za-z0-9_-]{24,}", token), request.field("Url")
+    return token
+
+
+def call_path(request: rest.Received, public: str = PUBLIC) -> str:
+    """Where Twilio posts when the call is answered (path and query), and its status callback."""
+    assert request.field("Url").startswith(public), request.field("Url")
+    return request.field("Url").removeprefix(public)
+
+
+def status_path(request: rest.Received, public: str = PUBLIC) -> str:
+    return request.field("StatusCallback").removeprefix(public)

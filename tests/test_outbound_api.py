@@ -15,10 +15,12 @@ from outbound_support import (
     app_client,
     app_settings,
     call_form_sent,
+    call_path,
     messages,
     post_webhook,
     said,
     texted,
+    token_of,
     write_flows,
 )
 from starlette.testclient import TestClient
@@ -50,8 +52,8 @@ def test_a_call_started_through_the_api_runs_with_its_variables(
     sid = r.json()["sid"]
     assert sid.startswith("CA") and r.json() == {"sid": sid}
     [request] = standin.posts("Calls")
-    assert request.form == call_form_sent()
-    twiml = post_webhook(client, "", "/voice/reminder", answered(sid))
+    assert request.form == call_form_sent(token_of(request))
+    twiml = post_webhook(client, "", call_path(request), answered(sid))
     assert "Hello Ann, this is Acme Plumbing about your visit on Tuesday." in said(twiml)
 
 
@@ -62,9 +64,10 @@ def test_a_call_with_machine_detection_asks_twilio_for_it_and_the_flow_hears_ans
     r = client.post("/api/flows/reminder/calls", json=body, headers=AUTH)
     assert r.status_code == 201, r.text
     [request] = standin.posts("Calls")
-    assert request.form == {**call_form_sent(), "MachineDetection": ["DetectMessageEnd"]}
+    sent = call_form_sent(token_of(request))
+    assert request.form == {**sent, "MachineDetection": ["DetectMessageEnd"]}
     form = {**answered(r.json()["sid"]), "AnsweredBy": "machine_end_beep"}
-    post_webhook(client, "", "/voice/reminder", form)
+    post_webhook(client, "", call_path(request), form)
     session = client.app.state.services.store.load(r.json()["sid"])  # type: ignore[attr-defined]
     assert session.vars["answered_by"] == "machine_end_beep"
     assert session.vars["name"] == "Ann"

@@ -13,8 +13,10 @@ from outbound_support import (
     answered,
     app_client,
     app_settings,
+    call_path,
     post_webhook,
     said,
+    token_of,
 )
 
 from ivr.outbound.bulk import Pacer, Progress
@@ -109,14 +111,16 @@ def test_a_bulk_call_run_keeps_each_rows_variables_for_its_call(
     people.write_text("to,name\n+15551110001,Ann\n+15551110002,Bob\n")
     assert bulk("call", flows, people, "day=Saturday") == 0
     sids = {r["to"]: r["sid"] for r in results(people)}
-    assert [r.field("Url") for r in standin.posts("Calls")] == [
-        "https://ivr.example.com/voice/reminder"
-    ] * 2
+    asked = {r.field("To"): r for r in standin.posts("Calls")}
+    # Each call names a preset of its own: one row's variables never reach another's call.
+    assert len({token_of(r) for r in asked.values()}) == 2
     with app_client(app_settings(flows, store_url)) as client:
-        twiml = post_webhook(
-            client, "", "/voice/reminder", answered(sids["+15551110002"], "+15551110002")
-        )
-    assert "Hello Bob, this is Acme Plumbing about your visit on Saturday." in said(twiml)
+        for number, name in (("+15551110002", "Bob"), ("+15551110001", "Ann")):
+            path = call_path(asked[number])
+            twiml = post_webhook(client, "", path, answered(sids[number], number))
+            assert f"Hello {name}, this is Acme Plumbing about your visit on Saturday." in said(
+                twiml
+            )
 
 
 def test_a_detect_machine_column_asks_for_detection_row_by_row(

@@ -14,11 +14,14 @@ from outbound_support import (
     app_client,
     app_settings,
     call_form_sent,
+    call_path,
     gather_action,
     post_webhook,
     pressed,
     said,
     start_one,
+    status_path,
+    token_of,
 )
 
 from ivr.outbound.commands import outbound
@@ -39,10 +42,10 @@ def test_call_asks_twilio_then_the_answered_call_speaks_the_variables(
     [request] = standin.posts("Calls")
     assert request.path == f"/2010-04-01/Accounts/{rest.ACCOUNT_SID}/Calls.json"
     assert request.user == f"{rest.ACCOUNT_SID}:{rest.AUTH_TOKEN}"
-    assert request.form == call_form_sent()
+    assert request.form == call_form_sent(token_of(request))
 
     with app_client(app_settings(flows, store_url)) as client:
-        first = post_webhook(client, "", "/voice/reminder", answered(sid))
+        first = post_webhook(client, "", call_path(request), answered(sid))
         assert "Hello Ann, this is Acme Plumbing about your visit on Tuesday." in said(first)
         action = gather_action(first).removeprefix(PUBLIC)
         second = post_webhook(client, "", action, pressed(sid, "1"))
@@ -71,22 +74,48 @@ def test_api_key_and_secret_authenticate_instead_of_the_auth_token(
     assert f"/Accounts/{rest.ACCOUNT_SID}/" in request.path
 
 
-def test_a_call_nobody_answers_is_closed_by_the_status_callback(
-    flows: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+def test_a_call_nobody_answers_is_recorded_once_by_the_status_callback(
+    flows: Path, standin: rest.Standin, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert call(flows, PERSON, "name=Ann") == 0
     sid = capsys.readouterr().out.strip()
+    [request] = standin.posts("Calls")
     store = open_store(store_url)
-    assert store.load(sid) is not None
+    assert store.load(sid) is None and store.history() == []  # asked for, not under way
+    form = {**answered(sid), "CallStatus": "no-answer"}
     with app_client(app_settings(flows, store_url)) as client:
-        form = {**answered(sid), "CallStatus": "no-answer"}
-        client.post(
-            "/voice/reminder/status",
-            data=form,
-            headers={"X-Twilio-Signature": _signature(f"{PUBLIC}/voice/reminder/status", form)},
-        )
-    assert store.load(sid) is None
-    assert store.history("reminder")[0].outcome == "no-answer"
+        for _ in range(2):  # the second time, as if Twilio had sent it again
+            assert (
+                client.post(
+                    status_path(request),
+                    data=form,
+                    headers={"X-Twilio-Signature": _signature(PUBLIC + status_path(request), form)},
+                ).status_code
+                == 204
+            )
+    [past] = store.history()
+    assert (past.key, past.outcome, past.caller, past.called) == (sid, "no-answer", PERSON, OURS)
+    assert past.vars["name"] == "Ann"
+    assert store.load(sid) is None and store.preset(token_of(request)) is None
+    store.close()
+
+
+def test_an_answered_call_that_ended_is_not_recorded_again_by_its_status(
+    flows: Path, standin: rest.Standin, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert call(flows, PERSON, "name=Ann") == 0
+    sid = capsys.readouterr().out.strip()
+    [request] = standin.posts("Calls")
+    with app_client(app_settings(flows, store_url)) as client:
+        first = post_webhook(client, "", call_path(request), answered(sid))
+        post_webhook(client, "", gather_action(first).removeprefix(PUBLIC), pressed(sid, "2"))
+        form = {**answered(sid), "CallStatus": "completed"}
+        signature = _signature(PUBLIC + status_path(request), form)
+        client.post(status_path(request), data=form, headers={"X-Twilio-Signature": signature})
+    store = open_store(store_url)
+    [past] = store.history()
+    assert (past.outcome, past.state, past.vars["name"]) == ("completed", "cancelled", "Ann")
+    store.close()
 
 
 def _signature(url: str, form: dict[str, str]) -> str:

@@ -6,7 +6,10 @@ webhooks Twilio would make for the new call or text.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,12 +24,14 @@ from outbound_support import (
     OURS,
     PERSON,
     answered,
+    call_path,
     gather_action,
     messages,
     post_webhook,
     pressed,
     said,
     texted,
+    token_of,
     twilio_env,
     write_flows,
 )
@@ -84,25 +89,75 @@ def serve(tmp_path: Path, env: dict[str, str], port: int) -> Iterator[Callable[[
         proc.wait(10)
 
 
+def preset_in_file(database: Path, seen: list[dict[str, str] | None]) -> rest.CallHook:
+    """A look, from the REST stand-in, into the SQLite file for the preset a new call names."""
+
+    def look(request: rest.Received) -> None:
+        token = token_of(request)
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            row = db.execute("SELECT data FROM call_presets WHERE token = ?", (token,)).fetchone()
+        seen.append(json.loads(row[0])["vars"] if row else None)
+
+    return look
+
+
 def test_ivr_call_then_ivr_serve_answers_the_call_with_its_variables(
     tmp_path: Path, env: dict[str, str], standin: rest.Standin, serve: Callable[[], str]
 ) -> None:
     write_flows(tmp_path)
+    seen: list[dict[str, str] | None] = []
+    standin.on_call = preset_in_file(tmp_path / "shared.sqlite3", seen)
     done = ivr("call", "reminder", "--to", PERSON, "--from", OURS, "--var", "name=Ann",
                "--var", "day=Tuesday", env=env, cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     sid = done.stdout.strip()
     [request] = standin.posts("Calls")
-    assert request.field("Url") == f"{env['IVR_PUBLIC_URL']}/voice/reminder"
+    # When Twilio was asked, the variables were in the store already.
+    [found] = seen
+    assert found is not None and (found["name"], found["day"]) == ("Ann", "Tuesday")
+    public = env["IVR_PUBLIC_URL"]
+    assert request.field("Url") == f"{public}/voice/reminder?call={token_of(request)}"
 
     url = serve()
-    public = env["IVR_PUBLIC_URL"]
+    path = call_path(request, public)
     with httpx2.Client(timeout=10) as client:
-        first = post_webhook(client, url, "/voice/reminder", answered(sid), public=public)
+        first = post_webhook(client, url, path, answered(sid), public=public)
         assert "Hello Ann, this is Acme Plumbing about your visit on Tuesday." in said(first)
-        action = gather_action(first).removeprefix(public)
+        # Twilio asks again (a retry): the same words, and still one conversation.
+        again = post_webhook(client, url, path, answered(sid), public=public)
+        assert said(again) == said(first)
+        action = gather_action(again).removeprefix(public)
         second = post_webhook(client, url, action, pressed(sid, "1"), public=public)
         assert said(second) == "Thanks Ann, see you on Tuesday."
+    store = open_store(env["IVR_STORE"])
+    try:
+        [past] = store.history()
+    finally:
+        store.close()
+    assert (past.key, past.state, past.vars["name"]) == (sid, "confirmed", "Ann")
+
+
+def test_a_call_through_the_api_of_ivr_serve_has_its_variables_saved_before_twilio_rings(
+    tmp_path: Path, env: dict[str, str], standin: rest.Standin, serve: Callable[[], str]
+) -> None:
+    write_flows(tmp_path)
+    env["IVR_API_TOKEN"] = "api-token-0123456789"
+    seen: list[dict[str, str] | None] = []
+    standin.on_call = preset_in_file(tmp_path / "shared.sqlite3", seen)
+    url = serve()
+    body = {"to": PERSON, "from": OURS, "vars": {"name": "Bea", "day": "Friday"}}
+    headers = {"Authorization": f"Bearer {env['IVR_API_TOKEN']}"}
+    with httpx2.Client(timeout=10) as client:
+        r = client.post(f"{url}/api/flows/reminder/calls", json=body, headers=headers)
+        assert r.status_code == 201, r.text
+        [found] = seen
+        assert found is not None and (found["name"], found["day"]) == ("Bea", "Friday")
+        [request] = standin.posts("Calls")
+        public = env["IVR_PUBLIC_URL"]
+        first = post_webhook(
+            client, url, call_path(request, public), answered(r.json()["sid"]), public=public
+        )
+    assert "Hello Bea, this is Acme Plumbing about your visit on Friday." in said(first)
 
 
 def test_ivr_text_then_ivr_serve_takes_the_reply(
@@ -134,6 +189,13 @@ def test_a_refusal_from_the_command_line_is_one_line_and_exit_2(
         "error: Twilio refused the call to +15005550001: 21211 — the 'To' number is not a "
         "valid phone number (https://www.twilio.com/docs/errors/21211)\n"
     )
+    # No call, so nothing in the history, and its preset is forgotten.
+    store = open_store(env["IVR_STORE"])
+    try:
+        assert store.history() == []
+        assert store.preset(token_of(standin.posts("Calls")[0])) is None
+    finally:
+        store.close()
 
 
 def test_a_reminder_placed_with_machine_detection_leaves_its_message_after_the_beep(
@@ -152,7 +214,8 @@ def test_a_reminder_placed_with_machine_detection_leaves_its_message_after_the_b
     transport = http_transport(serve())
     try:
         call = Call(transport, "appointment_reminder", PERSON, OURS, token=rest.AUTH_TOKEN,
-                    outbound=True, answered_by="machine_end_beep")  # fmt: skip
+                    outbound=True, answered_by="machine_end_beep", url=request.field("Url"),
+                    status_callback=request.field("StatusCallback"))  # fmt: skip
         call.sid = done.stdout.strip()
         assert call.start() == [
             "Hello Ana, this is Maple Street Dental with a reminder about your appointment on "

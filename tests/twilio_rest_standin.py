@@ -13,6 +13,7 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -56,11 +57,18 @@ class Received:
         return self.form[name][0]
 
 
+# What a test runs at the moment a new call is asked for (see `Standin.on_call`).
+CallHook = Callable[[Received], None]
+
+
 @dataclass
 class Standin:
     server: ThreadingHTTPServer
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Called with each request for a new call, before it is answered: what a test wants to
+    # know of the moment Twilio is asked (e.g. what the store holds then).
+    on_call: CallHook | None = None
 
     @property
     def base(self) -> str:
@@ -161,6 +169,8 @@ def start() -> Standin:
             received = Received("POST", self.path, user, parse_qs(body, keep_blank_values=True))
             with standin.lock:
                 standin.requests.append(received)
+            if standin.on_call is not None and self.path.endswith("/Calls.json"):
+                standin.on_call(received)
             status, payload = _answer(standin, received)
             data = json.dumps(payload).encode()
             self.send_response(status)

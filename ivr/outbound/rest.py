@@ -6,7 +6,6 @@ short code for the HTTP API. No Twilio exception or traceback reaches a user.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -133,13 +132,6 @@ def create_call(
     except Exception as exc:
         raise explain(exc, "call", to) from exc
     return str(call.sid)
-
-
-def cancel_call(client: Client, sid: str) -> None:
-    """Best effort: stop a call we could not prepare for."""
-    # The caller reports the real problem; a failure to cancel adds nothing to it.
-    with contextlib.suppress(Exception):
-        client.calls(sid).update(status="canceled")
 
 
 def send_message(client: Client, to: str, from_: str, body: str) -> str:

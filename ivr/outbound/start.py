@@ -1,17 +1,23 @@
 """Starting one conversation: a call placed through Twilio, or a text conversation begun.
 
-Shared by the command line and the HTTP API. A call's variables are saved in the store under
-the CallSid as soon as Twilio has accepted the call (the CallSid exists only then), well before
-anyone can answer it, so the voice webhook finds them when the call is answered; they never
-travel in a URL. If they can't be saved the call is cancelled. A text conversation is run to
-its first wait here and its first texts are sent through the REST API; the reply continues it
-through `/sms/FLOW`.
+Shared by the command line and the HTTP API. A call's variables are saved in the store before
+Twilio is asked to call: as a preset, under a random token, that the call's URL and its status
+callback's carry (`/voice/FLOW?call=TOKEN`, signed by Twilio with the rest of the URL, so the
+token can't be forged or changed; the variables themselves never travel in a URL). When the call
+is answered, the voice webhook starts the flow from the preset; when it ends unanswered, the
+status callback records it, variables and all. If the preset can't be saved, Twilio is never
+asked; if Twilio refuses the call, the preset is forgotten and nothing shows in the history.
+
+A text conversation is run to its first wait here and its first texts are sent through the REST
+API; the reply continues it through `/sms/FLOW`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,13 +32,14 @@ from ivr.engine.clock import utc_now as now
 from ivr.engine.session import Session, conversation_key, new_call, new_conversation
 from ivr.flow.model import Flow
 from ivr.flow.names import E164, RESERVED
-from ivr.outbound.rest import Refused, cancel_call, create_call, send_message
+from ivr.outbound.rest import Refused, create_call, send_message
 from ivr.settings import Settings
 from ivr.store.base import Store
 
 log = logging.getLogger("ivr.outbound.commands")
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+PRESET = "call"  # the query parameter of a placed call's URLs that names its preset
 
 
 def check_number(number: str, role: str) -> str:
@@ -73,6 +80,34 @@ def parse_variables(items: Sequence[str]) -> dict[str, str]:
     return check_variables(found)
 
 
+def call_urls(base: str, flow: str, token: str) -> tuple[str, str]:
+    """The URL Twilio asks when a call we place is answered, and its status callback's."""
+    url = f"{base}/voice/{quote(flow)}"
+    return f"{url}?{PRESET}={token}", f"{url}/status?{PRESET}={token}"
+
+
+def save_preset(
+    store: Store, flow: Flow, to: str, from_: str, variables: Mapping[str, str], ttl: float
+) -> str:
+    """Save what a call to `to` starts with, before Twilio is asked for it; its token.
+
+    Refused (500) when the store can't take it: then no call must be placed.
+    """
+    token = secrets.token_urlsafe(18)
+    preset = new_call(flow, token, to, from_, variables, started=time.time())
+    try:
+        # The server may not have seen this version of the flow yet: let it find it.
+        store.keep_flow(flow.name, flow.version, flow.source)
+        store.keep_preset(token, preset, ttl)
+    except Exception as exc:
+        raise Refused(
+            f"the call to {to} was not placed: its variables could not be saved ({exc})",
+            "store_error",
+            500,
+        ) from exc
+    return token
+
+
 @dataclass
 class Sender:
     settings: Settings
@@ -103,31 +138,20 @@ class Sender:
                 "no_public_url",
                 502,
             )
-        # The server may not have seen this version of the flow yet: let it find it.
-        self.store.keep_flow(flow.name, flow.version, flow.source)
-        url = f"{public}/voice/{quote(flow.name)}"
-        sid = create_call(
-            self.client, to, from_, url, f"{url}/status", detect_machine=detect_machine
-        )
-        preset = new_call(flow, sid, to, from_, variables, started=time.time())
-
-        def prepare(before: Session | None) -> tuple[Session | None, bool]:
-            if before is not None:  # answered before we got here: too late for variables
-                return None, False
-            return preset, True
-
+        # As long as a call's session would live: a call may wait in Twilio's queue (a CSV run
+        # goes at the account's calls per second) and ring long before it is answered.
+        ttl = self.settings.voice_session_ttl
+        token = save_preset(self.store, flow, to, from_, variables, ttl)
+        url, status = call_urls(public, flow.name, token)
         try:
-            saved = self.store.update(sid, prepare, self.settings.voice_session_ttl)
-        except Exception as exc:
-            cancel_call(self.client, sid)
-            raise Refused(
-                f"the call to {to} was canceled: its variables could not be saved ({exc})",
-                "store_error",
-                500,
-            ) from exc
-        if not saved:
-            log.warning("call %s was answered before its variables were saved", sid)
-        return sid
+            return create_call(self.client, to, from_, url, status, detect_machine=detect_machine)
+        except Refused as refused:
+            # No call, so no conversation: the preset is forgotten, unless Twilio may have
+            # placed the call after all (it did not answer in time).
+            if refused.code != "twilio_timeout":
+                with contextlib.suppress(Exception):
+                    self.store.drop_preset(token)
+            raise
 
     def text(self, flow: Flow, to: str, from_: str, variables: Mapping[str, str]) -> str:
         """Start a text conversation: send what `flow` says up to its first wait."""

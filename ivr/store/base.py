@@ -5,7 +5,8 @@ A store gives atomic per-conversation updates: `update` reads the live session f
 and writes it, with no other update of that key in between, across threads, workers and hosts.
 A session that has ended or whose time ran out is never live again, but stays in the history
 for the store's `Retention`, and so do messages and the outbox's items once sent or given up;
-opt-outs, switches, the languages callers chose and flow versions are kept for good.
+opt-outs, switches, the languages callers chose and flow versions are kept for good. A call's
+preset is kept apart, for its own time-out.
 
 The methods the webhooks call have async twins named with an `a` in front: they never block the
 event loop (a network store talks to its server asynchronously; a local one answers at once or
@@ -187,6 +188,24 @@ class Store(Protocol):
     def flow_source(self, version: str) -> tuple[str, str] | None:
         """(name, source) of a flow version this store has seen."""
         ...
+
+    # -- a call's preset: kept before Twilio is asked to ring, found when it is answered -----
+    def keep_preset(self, token: str, session: Session, ttl: float) -> None:
+        """Keep the session a call we place starts from, under `token`, for `ttl` seconds.
+
+        Not a conversation: no history, console, metric or retention count ever shows it; only
+        the webhooks of the call, whose URLs carry `token`, find it (`apreset`)."""
+        ...
+
+    def preset(self, token: str) -> Session | None: ...
+
+    async def apreset(self, token: str) -> Session | None: ...
+
+    def drop_preset(self, token: str) -> None:
+        """Forget a preset: its call was refused, answered, or ended unanswered."""
+        ...
+
+    async def adrop_preset(self, token: str) -> None: ...
 
     def claim_outgoing(self, now: float, lease: float, limit: int) -> list[Outgoing]:
         """Take up to `limit` due items for `lease` seconds: no other worker gets them."""

@@ -43,6 +43,7 @@ class MemoryStore(MemoryQueries):
         self._opt_out_times: dict[tuple[str, str], float] = {}
         self._handled: dict[int, Handled] = {}
         self._languages: dict[tuple[str, str], str] = {}  # (flow, number) -> language
+        self._presets: dict[str, tuple[Session, float]] = {}  # token -> (preset, expires)
 
     def _live_session(self, lookup: str) -> Session | None:
         entry = self._live.get(lookup)
@@ -174,6 +175,25 @@ class MemoryStore(MemoryQueries):
         with self._lock:
             return self._flows.get(version)
 
+    def keep_preset(self, token: str, session: Session, ttl: float) -> None:
+        with self._lock:
+            self._presets[token] = (session, time.time() + ttl)
+
+    def preset(self, token: str) -> Session | None:
+        with self._lock:
+            session, expires = self._presets.get(token, (None, 0.0))
+        return session if expires > time.time() else None
+
+    async def apreset(self, token: str) -> Session | None:
+        return self.preset(token)
+
+    def drop_preset(self, token: str) -> None:
+        with self._lock:
+            self._presets.pop(token, None)
+
+    async def adrop_preset(self, token: str) -> None:
+        self.drop_preset(token)
+
     def claim_outgoing(self, now: float, lease: float, limit: int) -> list[Outgoing]:
         taken: list[Outgoing] = []
         with self._lock:
@@ -221,6 +241,9 @@ class MemoryStore(MemoryQueries):
             past = [k for k, (_, until) in self._history.items() if until <= now]
             for lookup in live:
                 del self._live[lookup]
+            presets = [t for t, (_, expires) in self._presets.items() if expires <= now]
+            for token in presets:
+                del self._presets[token]
             for ident in past:
                 del self._history[ident]
             # Messages are kept in the order they came, so the old ones are all in front.
@@ -231,7 +254,7 @@ class MemoryStore(MemoryQueries):
             sent = [i for i, o in self._outbox.items() if o.status != "pending" and o.done <= since]
             for number in sent:
                 del self._outbox[number]
-        return len(live) + len(past) + gone + len(sent)
+        return len(live) + len(presets) + len(past) + gone + len(sent)
 
     def open(self) -> None:
         pass

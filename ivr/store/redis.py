@@ -33,6 +33,7 @@ from ivr.store.base import MessageRecord, Retention, StoreError
 from ivr.store.blocking import Blocking
 from ivr.store.redis_languages import RedisLanguages
 from ivr.store.redis_outbox import RedisOutbox
+from ivr.store.redis_presets import RedisPresets
 from ivr.store.redis_queries import RedisQueries
 from ivr.store.redis_update import POOL_SIZE, RETRY_PAUSE, TIMEOUT, RedisUpdates
 from ivr.store.threaded import in_thread
@@ -42,7 +43,7 @@ POOL_WAIT = 5.0  # seconds a command waits for a free connection
 PRUNE_BATCH = 500
 
 
-class RedisStore(RedisUpdates, Blocking, RedisOutbox, RedisQueries, RedisLanguages):
+class RedisStore(RedisUpdates, Blocking, RedisOutbox, RedisQueries, RedisLanguages, RedisPresets):
     def __init__(self, url: str, retention: Retention | None = None) -> None:
         RedisUpdates.__init__(self)
         self.url = url

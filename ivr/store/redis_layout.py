@@ -16,6 +16,8 @@ keeps them in one slot and the script may touch them together:
   to when; `ivr:handled`: messages marked handled; `ivr:flows`: the flow versions;
   the outbox and the switches (see `redis_outbox`); `ivr:lang:{NUMBER}`: a hash of flows to
   the language that number chose last in each. None of these ever expires.
+- `ivr:preset:{TOKEN}`: the preset (a session as JSON) of a call we placed, expiring with its
+  time-out (see `redis_presets`); no index lists it.
 
 Entries of the sorted sets whose conversation or message has expired are trimmed by `prune`.
 """
@@ -89,6 +91,10 @@ def opt_out_times(number: str) -> str:
 
 def language(number: str) -> str:
     return f"{PREFIX}lang:{tag(number)}"
+
+
+def preset(token: str) -> str:
+    return f"{PREFIX}preset:{tag(token)}"
 
 
 def live_session(fields: list[str | None], now: float) -> Session | None:

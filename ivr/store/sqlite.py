@@ -24,6 +24,7 @@ from pathlib import Path
 from ivr.engine.session import Session
 from ivr.store import sqlite_messages as message_rows
 from ivr.store import sqlite_outbox as outbox
+from ivr.store import sqlite_presets as presets
 from ivr.store.base import Change, EffectsOf, MessageRecord, Retention, StoreError, T
 from ivr.store.sqlite_outbox import SQLiteOutbox
 from ivr.store.sqlite_queries import SCHEMA as QUERIES_SCHEMA
@@ -52,7 +53,7 @@ log = logging.getLogger("ivr.store")
 PRUNE_BATCH = 200
 
 
-class SQLiteStore(SQLiteQueries, SQLiteOutbox, InThread):
+class SQLiteStore(SQLiteQueries, SQLiteOutbox, presets.SQLitePresets, InThread):
     def __init__(self, path: str, retention: Retention | None = None) -> None:
         self.path = path
         self.retention = retention or Retention()
@@ -68,7 +69,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, InThread):
         # The tables, made if need be, and which file this is (see `_check_file`).
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn().executescript(SCHEMA + outbox.SCHEMA + QUERIES_SCHEMA)
+        self._conn().executescript(SCHEMA + outbox.SCHEMA + QUERIES_SCHEMA + presets.SCHEMA)
         self._file = self._identity()
 
     def _identity(self) -> tuple[int, int] | None:
@@ -265,7 +266,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, InThread):
         return (row[0], row[1]) if row else None
 
     def prune_batch(self, now: float) -> int:
-        """Delete up to a batch each of sessions, messages and sent items past their retention."""
+        """Delete up to a batch each of sessions, messages, sent items and presets past their time."""
         conn = self._conn()
         # An ended session's `expires` is when it ended; an unfinished one's, its time-out. It
         # has no index (every save moves it): no session expires before it started, so the
@@ -281,7 +282,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, InThread):
             (now - self.retention.messages, PRUNE_BATCH),
         ).rowcount
         sent = outbox.prune(conn, now - self.retention.messages, PRUNE_BATCH)
-        return int(sessions + messages + sent)
+        return int(sessions + messages + sent) + presets.prune(conn, now)
 
     def close(self) -> None:
         """Close the connections of every thread that used this store."""

@@ -50,6 +50,8 @@ class CallSide(Line):
         outbound: bool = False,
         answered_by: str = "",
         board: Switchboard | None = None,
+        url: str = "",
+        status_callback: str = "",
     ) -> None:
         super().__init__(transport, flow, token, caller, called)
         self.outbound = outbound  # we called `caller` from `called`, as `ivr call` does
@@ -65,7 +67,10 @@ class CallSide(Line):
         self.ended = False
         self.status = "ringing"
         self._wait: Wait | None = None
-        self._url = f"{transport.base_url}/voice/{flow}"  # the document being played
+        # The URLs Twilio was given for the call (a call we place names its preset in them),
+        # by default the flow's own; then the document being played.
+        self._url = url or f"{transport.base_url}/voice/{flow}"
+        self._status_callback = status_callback or f"{transport.base_url}/voice/{flow}/status"
         self._hops = 0
 
     @property
@@ -239,7 +244,4 @@ class CallSide(Line):
 
     def _end(self, status: str) -> None:
         self.ended, self._wait, self.status = True, None, status
-        self._post_call(
-            f"{self.transport.base_url}/voice/{self.flow}/status",
-            {"CallStatus": status, "CallDuration": "60"},
-        )
+        self._post_call(self._status_callback, {"CallStatus": status, "CallDuration": "60"})

@@ -19,11 +19,12 @@ from typing import TextIO
 
 from ivr.engine.clock import Clock, utc_now
 from ivr.engine.fetching import secrets_from_env
-from ivr.engine.session import Session, new_call
+from ivr.engine.session import Session
 from ivr.flow.model import Flow
 from ivr.flow.names import RESERVED
 from ivr.flow.switching import switch_setting
 from ivr.outbound.fetch import Sender, send
+from ivr.outbound.start import call_urls, save_preset
 from ivr.settings import Settings
 from ivr.store import Store
 from ivr.store.base import SwitchChange
@@ -95,15 +96,17 @@ class Sandbox:
         """A call to `flow`; with `variables` or `answered_by`, a call the flow places, as
         `ivr call` does (`answered_by`: with machine detection, Twilio's AnsweredBy)."""
         outbound = bool(variables) or bool(answered_by)
-        call = Call(self.transport, flow, caller, called, token=self.token, outbound=outbound,
-                    answered_by=answered_by, board=self.board)  # fmt: skip
+        url = status = ""
         found = self.services.registry.current(flow)
         if variables and found is not None:
-            # `ivr call --var` keeps the variables under the CallSid once Twilio accepts the call.
-            preset = new_call(found, call.sid, caller, called, variables)
+            # As `ivr call --var` does: the variables are kept before the call rings, and its
+            # URLs name them.
             ttl = self.services.settings.voice_session_ttl
-            self.store.update(call.sid, lambda _: (preset, None), ttl)
-        return call
+            token = save_preset(self.store, found, caller, called, variables, ttl)
+            url, status = call_urls(self.transport.base_url, flow, token)
+        return Call(self.transport, flow, caller, called, token=self.token, outbound=outbound,
+                    answered_by=answered_by, board=self.board, url=url,
+                    status_callback=status)  # fmt: skip
 
     def texting(self, flow: str, caller: str, called: str) -> Texting:
         return Texting(self.transport, flow, caller, called, token=self.token)

@@ -3,7 +3,8 @@
 `POST /api/flows/{flow}/calls` and `POST /api/flows/{flow}/texts` with JSON
 `{"to": ..., "from": ..., "vars": {...}}` (a call may add `"detect_machine": true`), behind
 `Authorization: Bearer <IVR_API_TOKEN>`.
-Answers `{"sid": ...}` (201), or `{"error": ..., "code": ...}` with a 4xx or 502 status. Without
+Answers `{"sid": ...}` (201), or `{"error": ..., "code": ...}` with a 4xx, a 500 (the store could
+not keep a call's variables: the call was not placed) or a 502 (Twilio) status. Without
 IVR_API_TOKEN the API is off and answers 404.
 """
 

@@ -1,7 +1,9 @@
 """The voice webhooks: how a call's forms map to engine events, and its outputs to TwiML.
 
 An incoming call, its answers, recordings and dials, and the status and transcription callbacks;
-each takes the path every webhook takes (`webhook`).
+each takes the path every webhook takes (`webhook`). A call we placed names in its URLs the preset
+it starts from (`?call=TOKEN`, see `ivr.outbound.start`): the incoming webhook starts the flow
+with the preset's variables, and the status callback of a call never answered records it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ivr.engine import machine as engine
 from ivr.engine.phrases import PHRASES, phrase
 from ivr.engine.session import Session, new_call
 from ivr.flow.model import Flow
+from ivr.outbound.start import PRESET
 from ivr.web import fetching
 from ivr.web import twiml as render
 from ivr.web.webhook import (
@@ -36,6 +39,7 @@ from ivr.web.webhook import (
 log = logging.getLogger("ivr.web.voice")
 SORRY = PHRASES["en"]["call_failed"]
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+INCOMING = "incoming"  # the webhook a call's session ended in, when it was the first one
 
 
 def twiml(body: str) -> Response:
@@ -60,25 +64,50 @@ def _call_sid(hook: Hook) -> str:
 async def _incoming(hook: Hook) -> Response:
     flow = current_flow(hook)
     sid = _call_sid(hook)
-    registry = hook.services.registry
+    registry, store = hook.services.registry, hook.services.store
     caller, called = str(hook.form.get("From") or ""), str(hook.form.get("To") or "")
     if str(hook.form.get("Direction") or "").startswith("outbound"):
         caller, called = called, caller  # for a call we placed, the person is the one we called
     chosen = await remembered(hook, flow, caller)
     answered_by = str(hook.form.get("AnsweredBy") or "")
+    # A call placed by `ivr call` or the API names the preset it starts from in its URL.
+    token = hook.request.query_params.get(PRESET, "")
+    preset = await store.apreset(token) if token else None
+    # Its preset is gone once the call was answered: this is Twilio asking again.
+    ended = await asyncio.to_thread(store.conversation, sid) if token and not preset else None
+    base = base_url(hook, "voice")
 
     def start(before: Session | None) -> StepResult:
         if before is not None and before.state:  # Twilio asked twice: say the same again
             return run_step(registry, before, engine.Event("repeat"))
-        # A call placed by `ivr call` or the API finds its variables saved under its CallSid.
-        preset, version = (before.vars, before.version) if before else ({}, None)
+        if ended is not None:  # ... after the call ended: the answer is kept
+            return None, [], None
+        variables, version = (preset.vars, preset.version) if preset else ({}, None)
         if answered_by:  # a call placed with machine detection: who (or what) picked up
-            preset = {**preset, "answered_by": answered_by}
-        session = new_call(flow, sid, caller, called, {**chosen, **preset}, version=version)
-        return run_step(registry, session, engine.Event("start"))
+            variables = {**variables, "answered_by": answered_by}
+        session = new_call(flow, sid, caller, called, {**chosen, **variables}, version=version)
+        after, outputs, ran = run_step(registry, session, engine.Event("start"))
+        if after is not None and after.ended:  # Twilio's retry of this answer gets it again
+            after = after.evolve(webhook=INCOMING, reply=render.voice(_acts(outputs, base), base))
+        return after, outputs, ran
 
     outcome = await advance(hook, sid, hook.services.settings.voice_session_ttl, start)
+    if ended is not None and outcome.session is None:
+        log.info("the first webhook of call %s came again after the call ended", sid)
+        kept = ended.reply if ended.webhook == INCOMING else ""
+        return twiml(kept or render.voice([act.Hangup()], base))
+    if preset is not None:
+        await _forget(hook, token)  # the session has what it had; its status needs it no more
+    elif token and ended is None:
+        log.warning("call %s started without its variables: their time ran out unanswered", sid)
     return _respond(hook, outcome.outputs, outcome.flow is not None)
+
+
+async def _forget(hook: Hook, token: str) -> None:
+    try:
+        await hook.services.store.adrop_preset(token)
+    except Exception:  # it expires by itself; the call goes on
+        log.warning("the preset of call %s could not be forgotten", hook.conversation)
 
 
 def _respond(hook: Hook, outputs: list[engine.Output], found: bool) -> Response:
@@ -206,17 +235,24 @@ async def _transcription(hook: Hook) -> Response:
 
 
 async def _status(hook: Hook) -> Response:
-    # The call's status callback: a final status closes the session.
+    # The call's status callback: a final status closes the session. A call we placed that was
+    # never answered has none: its preset tells who was called and with what variables.
     sid = _call_sid(hook)
     call_status = str(hook.form.get("CallStatus") or "")
     if call_status in FINAL_STATUSES:
+        token = hook.request.query_params.get(PRESET, "")
+        preset = await hook.services.store.apreset(token) if token else None
 
         def close(before: Session | None) -> StepResult:
+            if before is None and preset is not None:
+                before = preset.evolve(key=sid)
             if before is None:
                 return None, [], None
             return engine.close(before, call_status, now()), [], None
 
         await advance(hook, sid, hook.services.settings.voice_session_ttl, close)
+        if preset is not None:
+            await _forget(hook, token)
     return Response(status_code=204)
 
 
