@@ -266,7 +266,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, presets.SQLitePresets, InThread):
         return (row[0], row[1]) if row else None
 
     def prune_batch(self, now: float) -> int:
-        """Delete up to a batch each of sessions, messages, sent items and presets past their time."""
+        """Delete up to a batch each of sessions, messages, sent items and expired presets."""
         conn = self._conn()
         # An ended session's `expires` is when it ended; an unfinished one's, its time-out. It
         # has no index (every save moves it): no session expires before it started, so the
