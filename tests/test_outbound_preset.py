@@ -151,6 +151,7 @@ def test_a_call_whose_variables_cant_be_saved_is_not_placed(
     database = tmp_path / "gone.sqlite3"
     settings = app_settings(flows, f"sqlite:///{database}", standin)
     store = open_store(settings.store)
+    store.open()
     os.remove(database)  # the store can't write any more
     flow = load_flows([str(flows)])[0]["reminder"]
     with pytest.raises(Refused) as refused:
