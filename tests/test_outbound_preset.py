@@ -8,6 +8,7 @@ preset its URL names, once.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from collections.abc import Iterator
@@ -272,3 +273,21 @@ def test_a_placed_call_starts_in_the_language_the_person_chose_last_time(
     later = place(client, standin, "parcel", name="Ann")
     again = post_webhook(client, "", call_path(standin.posts("Calls")[1]), answered(later))
     assert said(again) == "Hola Ann, su paquete está aquí."
+
+
+def test_a_call_whose_preset_ran_out_is_still_answered_with_the_flows_own_variables(
+    tmp_path: Path, standin: rest.Standin, caplog: pytest.LogCaptureFixture
+) -> None:
+    flows = write_flows(tmp_path)
+    settings = app_settings(flows, f"sqlite:///{tmp_path}/ivr.sqlite3", standin)
+    store = open_store(settings.store)
+    flow = load_flows([str(flows)])[0]["reminder"]
+    # A preset that lasts no time: as if the call had waited in Twilio's queue for a day.
+    quick = dataclasses.replace(settings, voice_session_ttl=0.0)
+    sid = Sender(quick, store, make_client(quick)).call(flow, PERSON, OURS, {"name": "Ann"})
+    [request] = standin.posts("Calls")
+    with app_client(settings) as client:
+        first = post_webhook(client, "", call_path(request), answered(sid))
+    store.close()
+    assert "Hello there, this is Acme Plumbing about your visit on your booked day." in said(first)
+    assert f"call {sid} started without its variables" in caplog.text
