@@ -97,12 +97,15 @@ def preset(token: str) -> str:
     return f"{PREFIX}preset:{tag(token)}"
 
 
-def live_session(fields: list[str | None], now: float) -> Session | None:
-    """The session in a conversation's fields, if it is still live at `now`."""
+def live_session(
+    fields: list[str | None], now: float, parsed: Session | None = None
+) -> Session | None:
+    """The session in a conversation's fields, if it is still live at `now`; `parsed` is
+    their session already read from its JSON, when known."""
     _, _, data, live = fields
     if not data or not live or float(live) <= now:
         return None
-    session = Session.from_json(data)
+    session = parsed or Session.from_json(data)
     return None if session.ended else session
 
 

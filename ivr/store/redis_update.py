@@ -24,6 +24,7 @@ from typing import Generic
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError, RedisError, TimeoutError
 
+from ivr.engine.session import Session
 from ivr.store import redis_layout as at
 from ivr.store.base import NO_EFFECTS, Change, EffectsOf, Retention, StoreError, T
 from ivr.store.redis_wire import Wire, checked, send
@@ -44,6 +45,7 @@ class Attempt(Generic[T]):
 
     fields: Fields
     guessed: bool  # the fields are a version remembered, not yet found current or not
+    parsed: Session | None = None  # their session, when already read from its JSON
     fresh: bool = False  # the fields were just read from Redis
     write: Write | None = None  # once set, a failure may come after the write landed
     result: T | None = None
@@ -58,7 +60,7 @@ class RedisUpdates:
         self._wires: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Wire] = (
             weakref.WeakKeyDictionary()
         )
-        self._known: dict[str, Fields] = {}
+        self._known: dict[str, tuple[Fields, Session | None]] = {}
         self._misses = 0  # remembered versions found out of date, less those found current
 
     # Connections belong to the event loop that opened them: each loop has its own.
@@ -74,19 +76,19 @@ class RedisUpdates:
         if wire is not None:
             await wire.close()
 
-    def _know(self, lookup: str, fields: Fields) -> None:
+    def _know(self, lookup: str, fields: Fields, parsed: Session | None = None) -> None:
         self._known.pop(lookup, None)
         if fields[0] is None:  # no such conversation: nothing worth remembering
             return
         if len(self._known) >= KNOWN:  # the one known longest goes
             self._known.pop(next(iter(self._known)), None)
-        self._known[lookup] = fields
+        self._known[lookup] = fields, parsed
 
     async def aupdate(
         self, lookup: str, change: Change[T], ttl: float, effects: EffectsOf[T] | None = None
     ) -> T:
-        known = self._known.get(lookup)
-        attempt: Attempt[T] = Attempt(known or ABSENT, guessed=known is not None)
+        fields, parsed = self._known.get(lookup, (None, None))
+        attempt: Attempt[T] = Attempt(fields or ABSENT, fields is not None, parsed)
         failed = False
         while True:
             wire = self._wire()
@@ -106,7 +108,7 @@ class RedisUpdates:
                 # The write may have landed before the connection broke: then it is done.
                 write, attempt.write = attempt.write, None
                 if write is not None and await self._landed(write):
-                    self._know(lookup, write.fields)
+                    self._know(lookup, write.fields, write.session)
                     return attempt.result  # type: ignore[return-value]
             except RedisError as exc:
                 self._known.pop(lookup, None)
@@ -124,10 +126,10 @@ class RedisUpdates:
         if attempt.guessed and self._misses >= DOUBT:  # read first, but keep the score
             read = await self._read(connection, lookup)
             self._scored(attempt, read)
-            attempt.fields, attempt.fresh = read, True
+            attempt.fields, attempt.parsed, attempt.fresh = read, None, True
         while True:
             now = time.time()
-            after, result = change(at.live_session(attempt.fields, now))
+            after, result = change(at.live_session(attempt.fields, now, attempt.parsed))
             done = effects(result) if effects is not None else NO_EFFECTS
             if after is None and not done:
                 if attempt.fresh:
@@ -135,19 +137,20 @@ class RedisUpdates:
                 read = await self._read(connection, lookup)
                 if self._scored(attempt, read):  # it was computed from the current version
                     return result
-                attempt.fields, attempt.fresh = read, True
+                attempt.fields, attempt.parsed, attempt.fresh = read, None, True
                 continue
             keep = at.ms(self.retention.messages)
             commands = await numbered(connection, done, keep) if done else Commands()
             times = (now, ttl, self.retention.history)
-            attempt.write = Write.of(lookup, attempt.fields, after, times, commands)
+            kept = attempt.parsed  # the session `fields` hold, kept when `after` is None
+            attempt.write = Write.of(lookup, attempt.fields, after, times, commands, kept)
             attempt.result = result
             found = await attempt.write.on(connection)
             self._scored(attempt, found or attempt.fields)
             if found is None:
-                self._know(lookup, attempt.write.fields)
+                self._know(lookup, attempt.write.fields, attempt.write.session)
                 return result
-            attempt.fields, attempt.fresh, attempt.write = found, True, None
+            attempt.fields, attempt.parsed, attempt.fresh, attempt.write = found, None, True, None
             self._know(lookup, found)
 
     def _scored(self, attempt: Attempt[T], current: Fields) -> bool:

@@ -106,6 +106,7 @@ class Write:
     args: tuple[str, ...]
     entry: tuple[str, str, float] | None  # (history entry, its flow, its start) when new
     fields: Fields  # the conversation's, once written
+    session: Session | None  # the session in them
     commands: Commands = field(default_factory=Commands)
 
     @classmethod
@@ -116,6 +117,7 @@ class Write:
         after: Session | None,
         times: tuple[float, float, float],  # now, the time-out, the history's retention
         commands: Commands,
+        session: Session | None = None,  # the session `fields` hold, when `after` is None
     ) -> Write:
         now, ttl, keep = times
         current, stored = fields[0] or "", fields[1] or ""
@@ -123,11 +125,11 @@ class Write:
         token = secrets.token_hex(8)
         key = at.conversation(lookup)
         aside = at.past_conversation(lookup, stored) if current and new else key
-        noted = json.dumps(commands.noted)
+        noted = json.dumps(commands.noted) if commands.noted else "[]"
         if after is None:  # only what the step decided beside the session
             args = (current, token, "", "", "0", "1", "0", noted)
             kept = [token, *fields[1:]] if current else fields
-            return cls(key, aside, args, None, kept, commands)
+            return cls(key, aside, args, None, kept, session, commands)
         data, live = after.to_json(), "0" if after.ended else repr(now + ttl)
         args = (
             current,
@@ -141,7 +143,7 @@ class Write:
         )
         entry = (at.history_entry(after, lookup), after.flow, after.started or now)
         kept = [token, after.key, data, live]
-        return cls(key, aside, args, entry if new else None, kept, commands)
+        return cls(key, aside, args, entry if new else None, kept, after, commands)
 
     @property
     def token(self) -> str:
