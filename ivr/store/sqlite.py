@@ -51,6 +51,7 @@ CREATE INDEX IF NOT EXISTS messages_at ON messages (at);
 log = logging.getLogger("ivr.store")
 # Rows deleted per pruning transaction: a few milliseconds of holding the write lock.
 PRUNE_BATCH = 200
+CHECK_EVERY = 1.0  # seconds between looks at the database file (see `_check_file`)
 
 
 class SQLiteStore(SQLiteQueries, SQLiteOutbox, presets.SQLitePresets, InThread):
@@ -64,6 +65,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, presets.SQLitePresets, InThread):
         self._open_lock = threading.RLock()
         self._file: tuple[int, int] | None = None  # the database file's (device, inode)
         self._gone_said = False
+        self._next_check = 0.0  # when the file is looked at again (time.monotonic)
 
     def _open_now(self) -> None:
         # The tables, made if need be, and which file this is (see `_check_file`).
@@ -81,11 +83,16 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, presets.SQLitePresets, InThread):
             return (-1, -1)
         return (found.st_dev, found.st_ino)
 
-    def _check_file(self) -> None:
+    def _check_file(self, now: float = 0.0) -> None:
         # An open connection goes on writing to a file deleted or moved under it, and all of
-        # that is lost at the next start: refuse instead, loudly. One stat, a microsecond.
-        if self._file is None or self._identity() == self._file:
+        # that is lost at the next start: refuse instead, loudly, within `CHECK_EVERY` (a stat at
+        # every use cost each webhook microseconds). A new connection (`now` 0) looks at once.
+        if self._file is None or 0 < now < self._next_check:
             return
+        if self._identity() == self._file:
+            self._next_check = max(self._next_check, now + CHECK_EVERY)
+            return
+        self._next_check = 0.0  # found gone: every use from now on looks, and is refused
         if not self._gone_said:
             self._gone_said = True
             log.critical(
@@ -98,6 +105,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, presets.SQLitePresets, InThread):
     def _connect(self, busy_ms: int) -> sqlite3.Connection:
         if not self._ready:
             self.open()  # a thread's first connection to a store not yet opened opens it
+        self._check_file()
         # Autocommit mode: transactions are begun explicitly where they matter.
         # Each connection is used by the thread that made it only; `close` may run elsewhere.
         conn = sqlite3.connect(
@@ -111,7 +119,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, presets.SQLitePresets, InThread):
         return conn
 
     def _conn(self) -> sqlite3.Connection:
-        self._check_file()
+        self._check_file(time.monotonic())
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect(30_000)
@@ -133,7 +141,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, presets.SQLitePresets, InThread):
         On (False, None) nothing was written, and the caller does the `update` where it may wait
         (`change` may then run twice: like every `Change`, it must only compute).
         """
-        self._check_file()
+        self._check_file(time.monotonic())
         conn: sqlite3.Connection | None = getattr(self._local, "now_conn", None)
         if conn is None:
             conn = self._local.now_conn = self._connect(0)
