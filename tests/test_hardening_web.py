@@ -159,3 +159,17 @@ def test_a_refused_signature_says_the_url_it_was_checked_against(
     [line] = [rec.getMessage() for rec in caplog.records if "refused" in rec.getMessage()]
     assert "checked against the URL http://testserver/sms/texting?x=1" in line
     assert "wrong X-Twilio-Signature" in line
+
+
+def test_a_retried_first_text_gets_the_same_reply_and_starts_one_conversation(
+    app_twilio: Twilio,
+) -> None:
+    frm = "+15550002323"
+    hi = sms_form("hi", frm)
+    first = app_twilio.post("/sms/texting", hi)
+    again = app_twilio.post("/sms/texting", hi)  # Twilio's retry: the same MessageSid
+    assert (
+        first.messages() == again.messages() and first.messages()[0] == "Hi from the texting line."
+    )
+    [session] = app_twilio.store.conversations(Filters(number=frm), 10)
+    assert [s.state for s in session.path if s.event == "enter"] == ["hello", "main"]

@@ -87,3 +87,24 @@ def test_help_comes_in_the_texters_language(twilio: Twilio) -> None:
     assert twilio.store.language_of("clinic", frm) == "es-US"
     # No conversation under way: the language this texter chose last time.
     assert twilio.post("/sms/clinic", sms_form("INFO", frm)).messages() == ["Envíe 1."]
+
+
+def test_only_a_text_that_starts_a_conversation_looks_up_the_language_chosen_last_time(
+    twilio: Twilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frm = "+15557770001"
+    twilio.post("/sms/clinic", sms_form("hi", frm))
+    twilio.post("/sms/clinic", sms_form("9", frm))
+    twilio.post("/sms/clinic", sms_form("1234", frm))  # Spanish chosen; the conversation ends
+    asked: list[str] = []
+    look_up = twilio.store.language_of
+
+    def counted(flow: str, number: str) -> str:
+        asked.append(number)
+        return look_up(flow, number)
+
+    monkeypatch.setattr(twilio.store, "language_of", counted)
+    twilio.post("/sms/clinic", sms_form("hola", frm))  # a new conversation: in Spanish
+    answered = twilio.post("/sms/clinic", sms_form("1", frm))
+    assert answered.messages() == ["Por favor, marque su número de paciente de cuatro dígitos."]
+    assert asked == [frm]  # by the text that started it, not by the answer

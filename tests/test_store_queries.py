@@ -84,3 +84,21 @@ def test_one_message_by_id(store: Store) -> None:
     assert first is not None and first.url == "u1" and first.conversation == "CA1"
     assert second is not None and second.media == ("m",) and second.id == ids[1]
     assert store.message(ids[1] + 100) is None
+
+
+def test_conversations_of_one_lookup(store: Store) -> None:
+    pair = "sms:+15559999:+15550001"
+
+    def text(key: str, started: float) -> None:
+        session = conv(key, started, channel="sms")
+        lookup = key.rpartition(":")[0] if key.startswith("sms:") else key
+        store.update(lookup, lambda _: (session, None), 60)
+
+    text(f"{pair}:100.000000", 100.0)
+    text("sms:+15559999:+15550002:150.000000", 150.0)  # another texter of the same number
+    text("CA1", 170.0)
+    text(f"{pair}:200.000000", 200.0)
+    found = store.conversations(Filters(lookup=pair))
+    assert [s.key for s in found] == [f"{pair}:200.000000", f"{pair}:100.000000"]
+    assert [s.key for s in store.conversations(Filters(lookup="CA1"))] == ["CA1"]
+    assert store.conversations(Filters(lookup=pair, since=300.0)) == []

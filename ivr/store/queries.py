@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ivr.engine.session import Session
+from ivr.engine.session import Session, lookups_of
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class Filters:
     channel: str = ""  # voice | sms
     since: float = 0.0  # started at or after (a UNIX time)
     until: float = 0.0  # started before
+    lookup: str = ""  # one call's, or one pair of numbers' text conversations (`lookups_of`)
 
     def admits(self, s: Session) -> bool:
         return (
@@ -29,6 +30,7 @@ class Filters:
             and (not self.channel or s.channel == self.channel)
             and (not self.since or s.started >= self.since)
             and (not self.until or s.started < self.until)
+            and (not self.lookup or self.lookup in lookups_of(s.key))
         )
 
 

@@ -34,6 +34,7 @@ class SQLiteQueries:
             ("json_extract(data, '$.channel') = ?", f.channel),
             ("started >= ?", f.since),
             ("started < ?", f.until),
+            ("lookup = ?", f.lookup),
         ):
             if value:
                 where.append(sql)

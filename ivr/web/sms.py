@@ -96,7 +96,8 @@ async def _incoming(hook: Hook) -> Response:
     replayed: list[str] = []  # the answer given before, when this text is a retry
     checked = not sid  # whether a retry of the text that ended the last conversation was ruled out
     unchecked: list[bool] = []  # the text would start a conversation, and `checked` is False
-    chosen = await remembered(hook, flow, theirs)
+    # The language they chose last time: only a text that starts a conversation needs it.
+    chosen = None if sid else await remembered(hook, flow, theirs)
 
     def on_text(before: Session | None) -> StepResult:
         replayed.clear()
@@ -104,11 +105,11 @@ async def _incoming(hook: Hook) -> Response:
         if sid and before is not None and before.webhook == sid:
             replayed.append(before.reply)
             return None, [], None
-        if before is None and not checked:
+        if before is None and (not checked or chosen is None):
             unchecked.append(True)
             return None, [], None  # first: was this the text that ended the last one?
         if before is None:
-            session = new_conversation(flow, ours, theirs, now(), chosen)
+            session = new_conversation(flow, ours, theirs, now(), chosen or {})
             event = engine.Event("start", text=body, input="text", media=media)
         else:
             kind: Literal["record", "answer"] = "record" if before.waiting == "record" else "answer"
@@ -123,11 +124,11 @@ async def _incoming(hook: Hook) -> Response:
 
     outcome = await advance(hook, lookup, flow.sms_session_timeout, on_text)
     if unchecked:
-        before = await _ended(hook, flow.name, ours, theirs)
+        before = await _ended(hook, lookup) if not checked else None
         if before is not None and before.webhook == sid:
             replayed.append(before.reply)
         else:
-            checked = True
+            checked, chosen = True, await remembered(hook, flow, theirs)
             outcome = await advance(hook, lookup, flow.sms_session_timeout, on_text)
     if replayed:
         log.info("text %s came again (a retry): answered as before, applied once", sid)
@@ -144,15 +145,12 @@ def _texts(outputs: list[engine.Output]) -> list[str]:
     return render.sms_actions(o for o in outputs if not isinstance(o, engine.Effect))
 
 
-async def _ended(hook: Hook, flow: str, ours: str, theirs: str) -> Session | None:
-    # The newest conversation of the pair that has ended, from the last week of the flow's.
+async def _ended(hook: Hook, lookup: str) -> Session | None:
+    # The newest conversation of the pair, if it has ended and began within the last week.
     since = now().timestamp() - RETRY_WINDOW
     store = hook.services.store
-    found = await asyncio.to_thread(
-        store.conversations, Filters(flow=flow, number=theirs, channel="sms", since=since), 5
-    )
-    mine = [s for s in found if s.called == ours]
-    return mine[0] if mine and mine[0].ended else None
+    found = await asyncio.to_thread(store.conversations, Filters(since=since, lookup=lookup), 1)
+    return found[0] if found and found[0].ended else None
 
 
 async def _language(hook: Hook, flow: Flow, lookup: str, theirs: str) -> str | None:
