@@ -124,19 +124,21 @@ def create_app(
     retention = Retention(history=settings.keep_history, messages=settings.keep_messages)
     store = store or open_store(settings.store, retention)  # made, not opened: see `lifespan`
     twilio = twilio_client if twilio_client is not None else _rest_client(settings)
+    # Tried in this order: the webhooks of every call and text first (each route passed over
+    # costs a webhook a match).
     routes = [
-        Route("/health", health, methods=["GET"]),
-        Route("/health/ready", health, methods=["GET"]),
         Route("/voice/{flow}", voice.incoming, methods=["POST"]),
         Route("/voice/{flow}/gather", voice.gathered, methods=["POST"]),
+        Route("/voice/{flow}/status", voice.status, methods=["POST"]),
+        Route("/sms/{flow}", sms.incoming, methods=["POST"]),
         Route("/voice/{flow}/record", voice.recorded, methods=["POST"]),
         Route("/voice/{flow}/dial", voice.dialed, methods=["POST"]),
         Route("/voice/{flow}/hold", voice.held, methods=["POST"]),
         Route("/voice/{flow}/queue", voice.dequeued, methods=["POST"]),
         Route("/voice/{flow}/fetch", voice.fetched, methods=["POST"]),
         Route("/voice/{flow}/transcription", voice.transcription, methods=["POST"]),
-        Route("/voice/{flow}/status", voice.status, methods=["POST"]),
-        Route("/sms/{flow}", sms.incoming, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/health/ready", health, methods=["GET"]),
         *api.ROUTES,
         *switches.ROUTES,
     ]
