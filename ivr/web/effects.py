@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ivr.engine import machine as engine
@@ -36,12 +36,19 @@ def who(session: Session) -> str:
     return f"text conversation with {session.caller}"
 
 
+# The outputs that become records beside the session; most steps have none.
+KEPT = (engine.KeepMessage, engine.SendText, engine.Notify, engine.FlipSwitch, engine.KeepLanguage)
+
+
 def effects_of(
-    session: Session | None, outputs: Sequence[engine.Output], flow: Flow | None, now: dt.datetime
+    session: Session | None,
+    outputs: Sequence[engine.Output],
+    flow: Flow | None,
+    now: Callable[[], dt.datetime],
 ) -> Effects:
-    if session is None:
+    if session is None or not any(isinstance(out, KEPT) for out in outputs):
         return Effects()
-    at = now.timestamp()
+    at = now().timestamp()
     messages: list[MessageRecord] = []
     outbox: list[Outgoing] = []
     switches: list[SwitchChange] = []

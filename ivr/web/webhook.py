@@ -66,7 +66,8 @@ class Services:
 # no request is at hand. Each request runs in its own task, so this never leaks between them.
 _clock: ContextVar[Clock] = ContextVar("ivr_clock", default=utc_now)
 # The switches the request's flow reads, looked up once per webhook, for the step to see.
-_switches: ContextVar[Mapping[str, bool]] = ContextVar("ivr_switches", default=MappingProxyType({}))
+NO_SWITCHES: Mapping[str, bool] = MappingProxyType({})
+_switches: ContextVar[Mapping[str, bool]] = ContextVar("ivr_switches", default=NO_SWITCHES)
 
 
 def services(request: Request) -> Services:
@@ -186,10 +187,8 @@ async def advance(hook: Hook, lookup: str, ttl: float, fn: StepFn) -> Outcome:
         return after, Outcome(after or before, outputs, flow)
 
     # Messages kept, texts and notes to send and switches turned are written with the session.
-    at = now()
-
     def effects(outcome: Outcome) -> Effects:
-        outcome.effects = effects_of(outcome.session, outcome.outputs, outcome.flow, at)
+        outcome.effects = effects_of(outcome.session, outcome.outputs, outcome.flow, now)
         return outcome.effects
 
     outcome = await store.aupdate(lookup, change, ttl, effects)
@@ -224,7 +223,7 @@ async def look_up_switches(hook: Hook) -> None:
     """The values of the switches the hook's flow reads (none read: nothing looked up)."""
     flow = hook.services.registry.current(hook.flow_name)
     if flow is None or not flow.switches:
-        _switches.set(MappingProxyType({}))
+        _switches.set(NO_SWITCHES)
         return
     found = await hook.services.store.aswitches()
     at = now().timestamp()
