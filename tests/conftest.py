@@ -9,9 +9,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,18 @@ from ivr.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token-0123456789abcdef"
+
+# Each `ivr serve` and `ivr` command a test starts is a new Python process. Where the
+# environment says not to write bytecode (PYTHONDONTWRITEBYTECODE, so that no __pycache__ lands
+# in the source tree), every one of them would compile the package again, and every test
+# process would rewrite every test module's asserts again: they share a bytecode cache in the
+# temporary folder instead, outside the source tree.
+if sys.dont_write_bytecode and not sys.pycache_prefix:
+    BYTECODE = str(Path(tempfile.gettempdir()) / f"ivr-tests-bytecode-{os.getuid()}")
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = BYTECODE
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = BYTECODE
 
 
 def sign(url: str, form: dict[str, str], token: str = TOKEN) -> str:
@@ -295,7 +308,9 @@ def flows(
 
 
 # The store contract's tests run once on each store: memory, an SQLite file and a real Redis.
-@pytest.fixture(scope="module")
+# One redis-server per test process serves every module; a test that looks at what is in it
+# empties it first (the `store` fixture does).
+@pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from redis_server import start_redis  # it needs this module's helpers
 
@@ -327,3 +342,14 @@ def store(
         s = open_store(url, retention)
     yield s
     s.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int, int]:
+    """`-n auto`: two workers a core. Half of the suite's time is spent waiting on the processes
+    it starts (`ivr serve`, redis-server, Chromium), and a second worker on each core runs
+    while the first one waits. PYTEST_XDIST_AUTO_NUM_WORKERS still says how many exactly."""
+    cores = yield
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return cores
+    return 2 * cores

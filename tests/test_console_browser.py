@@ -26,6 +26,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from ivr.store import open_store
 
+POLL_MS = 4000  # how often the list of conversations looks for new ones (poll.js)
+
 
 def sid() -> str:
     return "CA" + os.urandom(16).hex()
@@ -116,12 +118,15 @@ def test_a_flows_picture_and_its_counts(page: Page) -> None:
 
 
 def test_conversations_appear_and_open(page: Page, console: Server, media: str) -> None:
+    # The page's own timers, so that its next poll comes when the test says, not seconds later.
+    page.clock.install()
     log_in(page)
     page.goto("/console/conversations")
     rows = page.locator("#rows tr[data-key]")
     expect(rows).to_have_count(3)
     with httpx2.Client(timeout=10) as client:  # a new call while the page is open
         call_hours(Twilio(client, console.url, open_store(console.store)), sid())
+    page.clock.run_for(POLL_MS)
     expect(rows).to_have_count(4, timeout=15_000)
     expect(page.locator("#fresh")).to_have_text("1 new conversation just now.")
     shot(page, "conversations")

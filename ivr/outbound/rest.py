@@ -6,15 +6,17 @@ short code for the HTTP API. No Twilio exception or traceback reaches a user.
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
-import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
 
 from ivr.settings import Settings
+
+if TYPE_CHECKING:
+    # Twilio's REST client brings `requests` and its own HTTP stack: imported when a client is
+    # made, so that `ivr serve` without outbound credentials (and every test server) starts
+    # without them.
+    from twilio.rest import Client
 
 TIMEOUT = 30.0  # seconds; Twilio answers in well under a second when it is up
 DOCS = "https://www.twilio.com/docs/errors/{code}"
@@ -54,20 +56,6 @@ class Refused(Exception):
         self.twilio_code = twilio_code
 
 
-class _BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
-    """Sends every request for `*.twilio.com` to another base URL (a stand-in, a proxy)."""
-
-    def __init__(self, base: str) -> None:
-        super().__init__(timeout=TIMEOUT)
-        self.base = base.rstrip("/")
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        parts = urlsplit(url)
-        if parts.hostname and parts.hostname.endswith("twilio.com"):
-            url = self.base + parts.path + (f"?{parts.query}" if parts.query else "")
-        return super().request(method, url, *args, **kwargs)
-
-
 def missing_credentials(settings: Settings) -> list[str]:
     """What is missing to reach Twilio's REST API, each in one line; empty when nothing is."""
     missing = []
@@ -91,12 +79,17 @@ def make_client(settings: Settings) -> Client:
     missing = missing_credentials(settings)
     if missing:
         raise Refused(missing[0], "no_credentials", 502)
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    from ivr.outbound.rest_http import BaseUrlHttpClient
+
     if settings.api_key:
         user, password = settings.api_key, settings.api_secret
     else:
         user, password = settings.account_sid, settings.auth_token
     http = (
-        _BaseUrlHttpClient(settings.api_base)
+        BaseUrlHttpClient(settings.api_base, TIMEOUT)
         if settings.api_base
         else TwilioHttpClient(timeout=TIMEOUT)
     )
@@ -145,6 +138,8 @@ def send_message(client: Client, to: str, from_: str, body: str) -> str:
 
 def explain(exc: Exception, what: str, to: str) -> Refused:
     """One clear line for anything the REST call raised."""
+    import requests  # loaded already by the client that raised
+
     if isinstance(exc, TwilioRestException):
         code = exc.code if isinstance(exc.code, int) else None
         text = EXPLAINED.get(code or 0) or _message(str(exc.msg))

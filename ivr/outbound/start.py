@@ -21,9 +21,8 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-from twilio.rest import Client
 
 from ivr.engine import actions as act
 from ivr.engine import machine as engine
@@ -35,6 +34,9 @@ from ivr.flow.names import E164, RESERVED
 from ivr.outbound.rest import Refused, create_call, send_message
 from ivr.settings import Settings
 from ivr.store.base import Store
+
+if TYPE_CHECKING:
+    from twilio.rest import Client  # made only with credentials (outbound.rest)
 
 log = logging.getLogger("ivr.outbound.commands")
 

@@ -14,17 +14,19 @@ import functools
 import hmac
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from twilio.rest import Client
 
 from ivr.outbound.rest import Refused, make_client
 from ivr.outbound.start import Sender
 from ivr.web.webhook import services
+
+if TYPE_CHECKING:
+    from twilio.rest import Client  # made only with credentials (outbound.rest)
 
 log = logging.getLogger("ivr.web.api")
 MAX_BODY = 64 * 1024

@@ -8,6 +8,7 @@ import logging
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -15,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from twilio.rest import Client
 
 from ivr.engine.clock import Clock, utc_now
 from ivr.flow.loader import load_flows
@@ -33,6 +33,9 @@ from ivr.web.health import health
 from ivr.web.registry import FlowRegistry
 from ivr.web.signature import SignatureCheck
 from ivr.web.webhook import Services
+
+if TYPE_CHECKING:
+    from twilio.rest import Client  # made only with credentials (outbound.rest)
 
 log = logging.getLogger("ivr")
 

@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from twilio.rest import Client
 
 from ivr.engine import machine as engine
 from ivr.engine.clock import Clock, utc_now
@@ -36,6 +36,9 @@ from ivr.web.forms import signed_form
 from ivr.web.metrics import Metrics
 from ivr.web.registry import FlowRegistry
 from ivr.web.signature import SignatureCheck
+
+if TYPE_CHECKING:
+    from twilio.rest import Client  # made only with credentials (outbound.rest)
 
 log = logging.getLogger("ivr.webhooks")
 # What a store that went away raises: its own error, the database's, or the file system's.
