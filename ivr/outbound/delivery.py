@@ -14,15 +14,16 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
-
-from twilio.rest import Client
+from typing import TYPE_CHECKING, Literal
 
 from ivr.outbound import email
 from ivr.outbound.rest import Refused, make_client, send_message
 from ivr.settings import Settings
 from ivr.store.base import Outgoing, Store
 from ivr.store.threaded import in_thread
+
+if TYPE_CHECKING:
+    from twilio.rest import Client  # made only with credentials (outbound.rest)
 
 log = logging.getLogger("ivr.delivery")
 SMS_LIMIT = 1600
