@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS languages (
 
 _COLUMNS = [f.name for f in fields(Outgoing) if f.name != "id"]
 _QUOTED = ", ".join(f'"{c}"' for c in _COLUMNS)
+_INSERT = f"INSERT INTO outbox ({_QUOTED}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 _SELECT = f"SELECT {_QUOTED}, id FROM outbox"
 
 
@@ -48,12 +49,8 @@ def _item(row: Iterable[Any]) -> Outgoing:
 
 def write_effects(conn: sqlite3.Connection, effects: Effects) -> None:
     """Inside the update's transaction: the outbox items and switch changes it decided."""
-    marks = ", ".join("?" for _ in _COLUMNS)
     for item in effects.outbox:
-        conn.execute(
-            f"INSERT INTO outbox ({_QUOTED}) VALUES ({marks})",
-            [getattr(item, c) for c in _COLUMNS],
-        )
+        conn.execute(_INSERT, [getattr(item, c) for c in _COLUMNS])
     for change in effects.switches:
         add_switch(conn, change)
     for choice in effects.languages:
