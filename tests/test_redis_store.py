@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,3 +246,22 @@ def test_a_conversation_is_found_by_its_key_without_walking_the_history(
     assert found is not None and found.key == f"{text}:5.000000"
     assert store.conversation("CA-no-one-knows") is None
     assert set(commands(client)) == {"hmget", "hget"}  # no sorted set was read
+
+
+def test_updates_under_way_at_once_share_one_connection_and_none_is_lost(
+    redis_url: str, client: redis.Redis
+) -> None:
+    async def run() -> tuple[int, int]:
+        store = open_store(redis_url)
+        try:
+            await asyncio.gather(
+                *(store.aupdate(f"CA{n}", put(session(f"CA{n}")), 60) for n in range(20))
+            )
+            await asyncio.gather(*(store.aupdate("CA0", bump, 60) for _ in range(30)))
+            connections = len(client.client_list()) - 1  # this test's own
+            loaded = await store.aload("CA0")
+            return connections, loaded.seq if loaded else -1
+        finally:
+            await store.aclose()
+
+    assert asyncio.run(run()) == (1, 30)

@@ -1,9 +1,9 @@
 """The Redis store: for several workers on several hosts sharing one Redis server.
 
 It talks to Redis with `redis.asyncio` (hiredis reads the replies) from the event loop that
-serves the webhooks, through bounded sets of connections; `redis_layout` says where things
-are kept. An update (`redis_update`) is a script that writes the conversation only if it is
-still the version the step was computed from, on connections of its own (`redis_wire`). A
+serves the webhooks; `redis_layout` says where things are kept. An update (`redis_update`) is
+a script that writes the conversation only if it is still the version the step was computed
+from, on a connection the updates share (`redis_wire`); other commands take a bounded pool. A
 command that doesn't reach Redis is tried once more (an update, once in all); then
 `StoreError`, which the webhooks answer with the channel's apology. Blocking methods run the
 same code on a loop of their own.

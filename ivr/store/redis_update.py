@@ -21,7 +21,6 @@ import weakref
 from dataclasses import dataclass
 from typing import Generic
 
-from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError, RedisError, TimeoutError
 
 from ivr.engine.session import Session
@@ -31,7 +30,7 @@ from ivr.store.redis_wire import Wire, checked, send
 from ivr.store.redis_write import Commands, Fields, Write, numbered
 
 KNOWN = 10_000  # conversations a process remembers the last version of
-POOL_SIZE = 32  # connections per process; `?max_connections=N` in the URL sets another
+POOL_SIZE = 32  # the client's connections per process; `?max_connections=N` in the URL sets another
 TIMEOUT = 5.0  # seconds for a try of an update: a connection, the commands, their replies
 RETRY_PAUSE = 0.25  # before the one more try: a restart or a failover may be over by then
 DOUBT = 4  # misses more than hits by this much: read before computing
@@ -68,7 +67,7 @@ class RedisUpdates:
         loop = asyncio.get_running_loop()
         wire = self._wires.get(loop)
         if wire is None:
-            wire = self._wires[loop] = Wire(self.url, POOL_SIZE, TIMEOUT)
+            wire = self._wires[loop] = Wire(self.url, TIMEOUT)
         return wire
 
     async def _close_wire(self) -> None:
@@ -94,11 +93,7 @@ class RedisUpdates:
             wire = self._wire()
             try:
                 async with asyncio.timeout(TIMEOUT):
-                    connection = await wire.take()
-                    try:
-                        return await self._update(connection, lookup, change, ttl, effects, attempt)
-                    finally:
-                        wire.give(connection)
+                    return await self._update(wire, lookup, change, ttl, effects, attempt)
             except UNREACHED as exc:
                 self._known.pop(lookup, None)
                 if failed:
@@ -116,7 +111,7 @@ class RedisUpdates:
 
     async def _update(
         self,
-        connection: AbstractConnection,
+        wire: Wire,
         lookup: str,
         change: Change[T],
         ttl: float,
@@ -124,7 +119,7 @@ class RedisUpdates:
         attempt: Attempt[T],
     ) -> T:
         if attempt.guessed and self._misses >= DOUBT:  # read first, but keep the score
-            read = await self._read(connection, lookup)
+            read = await self._read(wire, lookup)
             self._scored(attempt, read)
             attempt.fields, attempt.parsed, attempt.fresh = read, None, True
         while True:
@@ -134,18 +129,18 @@ class RedisUpdates:
             if after is None and not done:
                 if attempt.fresh:
                     return result
-                read = await self._read(connection, lookup)
+                read = await self._read(wire, lookup)
                 if self._scored(attempt, read):  # it was computed from the current version
                     return result
                 attempt.fields, attempt.parsed, attempt.fresh = read, None, True
                 continue
             keep = at.ms(self.retention.messages)
-            commands = await numbered(connection, done, keep) if done else Commands()
+            commands = await numbered(wire, done, keep) if done else Commands()
             times = (now, ttl, self.retention.history)
             kept = attempt.parsed  # the session `fields` hold, kept when `after` is None
             attempt.write = Write.of(lookup, attempt.fields, after, times, commands, kept)
             attempt.result = result
-            found = await attempt.write.on(connection)
+            found = await attempt.write.on(wire)
             self._scored(attempt, found or attempt.fields)
             if found is None:
                 self._know(lookup, attempt.write.fields, attempt.write.session)
@@ -166,9 +161,9 @@ class RedisUpdates:
             self._misses = max(0, min(2 * DOUBT, self._misses + (-1 if same else 1)))
         return same
 
-    async def _read(self, connection: AbstractConnection, lookup: str) -> Fields:
+    async def _read(self, wire: Wire, lookup: str) -> Fields:
         fields: Fields = checked(
-            (await send(connection, ("HMGET", at.conversation(lookup), *at.FIELDS)))[0]
+            (await send(wire, ("HMGET", at.conversation(lookup), *at.FIELDS)))[0]
         )
         self._know(lookup, fields)
         return fields
@@ -177,15 +172,11 @@ class RedisUpdates:
         wire = self._wire()
         try:
             async with asyncio.timeout(TIMEOUT):
-                connection = await wire.take()
-                try:
-                    token = checked((await send(connection, ("HGET", write.key, "v")))[0])
-                    if token != write.token:
-                        return False
-                    await write.index(connection)  # the part beside the script
-                    return True
-                finally:
-                    wire.give(connection)
+                token = checked((await send(wire, ("HGET", write.key, "v")))[0])
+                if token != write.token:
+                    return False
+                await write.index(wire)  # the part beside the script
+                return True
         except UNREACHED as exc:
             raise StoreError(f"Redis at {self._where} can't be reached: {exc}") from exc
         except RedisError as exc:

@@ -1,16 +1,22 @@
-"""The connections an update's commands go through, below redis-py's client.
+"""The connection updates go through, below redis-py's client, shared by all of them.
 
 An update reads a conversation, lets the engine compute, then writes it. Each command through
 the client checks a connection out of the pool and back (a lock, a condition, metrics and
-events each way), and bounds each write and each read with a timer of its own (a task for the
-write): together about as much CPU as the rest of a webhook. So updates take their
-connections from a free list of their own, with no lock (one event loop owns it), hiredis packs
-the commands, and one timer bounds the whole update (`asyncio.timeout`, in the store).
+events each way), and bounds each write and each read with a timer of its own: together about
+as much CPU as the rest of a webhook. And each command is a write and a read of its own, for
+the process and for redis-server alike, when many webhooks are under way at once.
 
-The connections are redis-py's, made from the store's URL (TLS, passwords and the database
-come with it). What redis-py does when a command fails is kept: a connection closes itself when
-a write or a read fails or is cancelled (the update's timer ran out), and is opened again when
-next used.
+So the updates of one event loop share one connection: what they send during one turn of the
+loop goes out in one write, and one reader takes the replies in order, each to whoever waits
+for it (Redis answers the commands of a connection in the order they came). The commands of
+one `send` go out together, so nothing comes between a script and the history entries beside
+it. A compare-and-set script needs no connection of its own, and the other commands are single
+ones. One timer bounds a whole update (in the store).
+
+The connection is redis-py's, made from the store's URL (TLS, passwords and the database come
+with it). When it breaks, every command waiting on it fails with `ConnectionError`, and the
+next `send` opens another. A caller that stops waiting (its time ran out) leaves the
+connection in doubt, a reply may never come: it is dropped the same way.
 """
 
 from __future__ import annotations
@@ -31,77 +37,103 @@ Command = Sequence[str | int]
 
 
 class Wire:
-    """At most `size` connections of one event loop, each used by one update at a time."""
+    """The connection of one event loop that the store's updates share."""
 
-    def __init__(self, url: str, size: int, connect_timeout: float) -> None:
+    def __init__(self, url: str, connect_timeout: float) -> None:
         # Only a maker of connections: none of its own checkouts is ever made. No socket
-        # timeout: the update's timer covers every write and read at once.
+        # timeout: the update's timer covers its writes and reads at once.
         self._maker = ConnectionPool.from_url(
             url,
-            max_connections=size,  # unless the URL says another
             decode_responses=True,
             retry=Retry(NoBackoff(), 0),  # one more try is the store's to make
             socket_timeout=None,
             socket_connect_timeout=connect_timeout,
         )
-        self._size: int = self._maker.max_connections
-        self._free: list[AbstractConnection] = []
-        self._all: list[AbstractConnection] = []
-        self._waiting: deque[asyncio.Future[AbstractConnection]] = deque()
-        self._closed = False
+        self._connection: AbstractConnection | None = None
+        self._opening = asyncio.Lock()
+        self._waiting: deque[asyncio.Future[Any]] = deque()  # in the order sent
+        self._unsent: list[bytes] = []
+        self._reader: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
 
-    async def take(self) -> AbstractConnection:
-        """A connection for this update alone; waits while all `size` are in use."""
-        if self._free:
-            return self._free.pop()
-        if self._closed:
-            raise ConnectionError("the store is closed")
-        if len(self._all) < self._size:
-            connection: AbstractConnection = self._maker.make_connection()  # type: ignore[no-untyped-call]
-            self._all.append(connection)
-            return connection
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiting.append(waiter)
+    async def send(self, *commands: Command) -> list[Any]:
+        """The replies to `commands`; an error reply comes back as its error."""
+        connection = self._connection or await self._open()
+        loop = asyncio.get_running_loop()
+        replies = [loop.create_future() for _ in commands]
+        busy = bool(self._waiting)  # others under way: more may come this turn of the loop
+        self._waiting.extend(replies)
+        first = not self._unsent
+        # hiredis's stub types the tuple as one item long.
+        self._unsent += [hiredis.pack_command(tuple(c)) for c in commands]  # type: ignore[arg-type]
         try:
-            connection = await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():  # handed over as time ran out
-                self.give(waiter.result())
+            if first:
+                if busy:  # the others of this turn of the loop add theirs meanwhile
+                    await asyncio.sleep(0)
+                if connection is self._connection:
+                    unsent, self._unsent = b"".join(self._unsent), []
+                    await connection.send_packed_command(unsent, check_health=False)
+            return [await reply for reply in replies]
+        except BaseException as exc:
+            if connection is self._connection:  # no telling what it still owes whom
+                self._drop(exc)
             raise
-        return connection
 
-    def give(self, connection: AbstractConnection) -> None:
-        """Take back a connection with no reply left unread on it."""
-        while self._waiting:
-            waiter = self._waiting.popleft()
+    async def _open(self) -> AbstractConnection:
+        async with self._opening:
+            if self._connection is None:
+                connection: AbstractConnection = self._maker.make_connection()  # type: ignore[no-untyped-call]
+                await connection.connect()  # type: ignore[no-untyped-call]
+                self._connection = connection
+                self._reader = asyncio.get_running_loop().create_task(self._read(connection))
+            return self._connection
+
+    async def _read(self, connection: AbstractConnection) -> None:
+        try:
+            while True:
+                try:
+                    reply = await connection.read_response()
+                except ResponseError as exc:
+                    reply = exc
+                if connection is not self._connection:  # let go of meanwhile
+                    return
+                if not self._waiting:
+                    raise ConnectionError("Redis answered a command no one sent")
+                waiter = self._waiting.popleft()
+                if not waiter.done():
+                    waiter.set_result(reply)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if connection is self._connection:
+                self._drop(exc)
+
+    def _drop(self, why: BaseException) -> None:
+        """Let go of the connection: whatever waits on it fails."""
+        connection, self._connection = self._connection, None
+        waiting, self._waiting, self._unsent = self._waiting, deque(), []
+        error = why if isinstance(why, ConnectionError) else ConnectionError(str(why) or repr(why))
+        for waiter in waiting:
             if not waiter.done():
-                waiter.set_result(connection)
-                return
-        self._free.append(connection)
+                waiter.set_exception(error)
+                waiter.exception()  # retrieved: a caller that left won't, and that is fine
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
+        if connection is not None:
+            closing = asyncio.get_running_loop().create_task(connection.disconnect(nowait=True))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
     async def close(self) -> None:
-        self._closed = True
-        for connection in self._all:
-            await connection.disconnect()
-        self._all.clear()
-        self._free.clear()
+        if self._connection is not None:
+            self._drop(ConnectionError("the store is closed"))
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
 
-async def send(connection: AbstractConnection, *commands: Command) -> list[Any]:
-    """The replies to `commands`, sent in one write; an error reply comes back as its error.
-
-    Every reply is read even when one is an error, so none is left for the next user.
-    """
-    # hiredis's stub types the tuple as one item long.
-    packed = b"".join(hiredis.pack_command(tuple(c)) for c in commands)  # type: ignore[arg-type]
-    await connection.send_packed_command(packed, check_health=False)
-    replies: list[Any] = []
-    for _ in commands:
-        try:
-            replies.append(await connection.read_response())
-        except ResponseError as exc:
-            replies.append(exc)
-    return replies
+async def send(wire: Wire, *commands: Command) -> list[Any]:
+    """The replies to `commands`, sent together; an error reply comes back as its error."""
+    return await wire.send(*commands)
 
 
 def checked(reply: Any) -> Any:

@@ -14,14 +14,13 @@ import json
 import secrets
 from dataclasses import dataclass, field, replace
 
-from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import NoScriptError
 
 from ivr.engine.session import Session
 from ivr.store import redis_layout as at
 from ivr.store.base import Effects
 from ivr.store.redis_outbox import OUTBOX_ID, queue_effects
-from ivr.store.redis_wire import checked, send
+from ivr.store.redis_wire import Wire, checked, send
 
 Fields = list[str | None]  # a conversation's `FIELDS`, None where absent
 
@@ -84,12 +83,12 @@ class Commands:
         self._note("LPUSH", key, *values)
 
 
-async def numbered(connection: AbstractConnection, done: Effects, keep_ms: int) -> Commands:
+async def numbered(wire: Wire, done: Effects, keep_ms: int) -> Commands:
     """What a step decided beside the session, numbered (one more round trip)."""
     counts = len(done.messages), len(done.outbox)
     last_message, last_item = (
         map(checked, await send(
-            connection, ("INCRBY", at.MESSAGE_ID, counts[0]), ("INCRBY", OUTBOX_ID, counts[1])
+            wire, ("INCRBY", at.MESSAGE_ID, counts[0]), ("INCRBY", OUTBOX_ID, counts[1])
         )) if any(counts) else (0, 0)
     )  # fmt: skip
     commands = Commands()
@@ -149,22 +148,22 @@ class Write:
     def token(self) -> str:
         return self.args[1]
 
-    async def on(self, connection: AbstractConnection) -> Fields | None:
-        """Run the write on `connection`: None when written, else the conversation as it is
+    async def on(self, wire: Wire) -> Fields | None:
+        """Run the write on `wire`: None when written, else the conversation as it is
         (someone else wrote it since the version it was computed from)."""
         keys = (self.key, self.aside, *self.commands.keys)
         script: tuple[str | int, ...] = (len(keys), *keys, *self.args)
-        done, *indexed = await send(connection, ("EVALSHA", SHA, *script), *self._entry())
+        done, *indexed = await send(wire, ("EVALSHA", SHA, *script), *self._entry())
         if isinstance(done, NoScriptError):  # Redis restarted, or never had it
-            checked((await send(connection, ("SCRIPT", "LOAD", SCRIPT)))[0])
-            done = (await send(connection, ("EVALSHA", SHA, *script)))[0]
+            checked((await send(wire, ("SCRIPT", "LOAD", SCRIPT)))[0])
+            done = (await send(wire, ("EVALSHA", SHA, *script)))[0]
         for reply in (done, *indexed):
             checked(reply)
         return None if done == 1 else list(done)
 
-    async def index(self, connection: AbstractConnection) -> None:
+    async def index(self, wire: Wire) -> None:
         """Add a new conversation's history entry (when a broken write may have left it out)."""
-        for reply in await send(connection, *self._entry()) if self.entry else ():
+        for reply in await send(wire, *self._entry()) if self.entry else ():
             checked(reply)
 
     def _entry(self) -> list[tuple[str, ...]]:
