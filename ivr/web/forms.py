@@ -51,15 +51,20 @@ def plain_fields(body: bytes) -> list[tuple[str, str | UploadFile]] | None:
     values are decoded as it decodes them; any other body (a part without `=`, an empty part,
     too many fields) is left to Starlette, so that every form reads as it always did.
     """
-    parts = body.split(b"&")
+    parts = body.decode("latin-1").split("&")
     if len(parts) > MAX_FIELDS:
         return None
     fields: list[tuple[str, str | UploadFile]] = []
     for part in parts:
-        name, equals, value = part.partition(b"=")
+        name, equals, value = part.partition("=")
         if not equals:
             return None
-        fields.append((unquote_plus(name.decode("latin-1")), unquote_plus(value.decode("latin-1"))))
+        # Most names and values have nothing to decode: unquoting them would give them back.
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        fields.append((name, value))
     return fields
 
 
