@@ -16,7 +16,18 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from conftest import ROOT, TOKEN, Twilio, call_form, free_port, sms_form, start_server, stop
+from conftest import (
+    ROOT,
+    TOKEN,
+    Twilio,
+    call_form,
+    free_port,
+    launch,
+    ready,
+    sms_form,
+    start_server,
+    stop,
+)
 
 from ivr import __version__
 from ivr.store import open_store
@@ -169,27 +180,32 @@ def _closed_after(conn: socket.socket, data: bytes) -> bool:
 def test_logs_have_times_a_banner_and_json_and_access_lines(
     flows_dir: Path, tmp_path: Path
 ) -> None:
-    log = tmp_path / "server.log"
-    store = f"sqlite:///{tmp_path}/ivr.sqlite3"
-    server = start_server(flows_dir, store, log, "--public-url", "https://ivr.example.com")
-    stop(server)
+    log, json_log = tmp_path / "server.log", tmp_path / "json.log"
+    # Both start at once, each on a store of its own.
+    texts = launch(
+        flows_dir, f"sqlite:///{tmp_path}/t.sqlite3", log, "--public-url", "https://ivr.example.com"
+    )
+    jsons = launch(
+        flows_dir,
+        f"sqlite:///{tmp_path}/j.sqlite3",
+        json_log,
+        "--log-format",
+        "json",
+        "--access-log",
+    )
+    try:
+        ready(texts)
+        ready(jsons)
+        httpx2.get(jsons.url + "/health?from=test")
+    finally:
+        stop(texts)
+        stop(jsons)
     text = log.read_text()
     stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO ivr: "
     assert re.search(stamp + re.escape(f"ivr {__version__}: "), text)
     assert re.search(stamp + "flow menu: voice https://ivr.example.com/voice/menu, sms ", text)
     assert "public URL https://ivr.example.com" in text
 
-    json_log = tmp_path / "json.log"
-    server = start_server(
-        flows_dir,
-        f"sqlite:///{tmp_path}/ivr.sqlite3",
-        json_log,
-        "--log-format",
-        "json",
-        "--access-log",
-    )
-    httpx2.get(server.url + "/health?from=test")
-    stop(server)
     entries = [json.loads(line) for line in json_log.read_text().splitlines()]
     assert {"time", "level", "logger", "message"} <= set(entries[0])
     access = [e for e in entries if e["logger"] == "uvicorn.access"]
