@@ -14,7 +14,6 @@ so that a webhook never waits long for the write lock behind it.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -25,7 +24,8 @@ from ivr.engine.session import Session
 from ivr.store import sqlite_messages as message_rows
 from ivr.store import sqlite_outbox as outbox
 from ivr.store import sqlite_presets as presets
-from ivr.store.base import Change, EffectsOf, MessageRecord, Retention, StoreError, T
+from ivr.store.base import Change, EffectsOf, MessageRecord, Retention, T
+from ivr.store.sqlite_file import FileWatch
 from ivr.store.sqlite_outbox import SQLiteOutbox
 from ivr.store.sqlite_queries import SCHEMA as QUERIES_SCHEMA
 from ivr.store.sqlite_queries import SQLiteQueries
@@ -51,10 +51,9 @@ CREATE INDEX IF NOT EXISTS messages_at ON messages (at);
 log = logging.getLogger("ivr.store")
 # Rows deleted per pruning transaction: a few milliseconds of holding the write lock.
 PRUNE_BATCH = 200
-CHECK_EVERY = 1.0  # seconds between looks at the database file (see `_check_file`)
 
 
-class SQLiteStore(SQLiteQueries, SQLiteOutbox, presets.SQLitePresets, InThread):
+class SQLiteStore(SQLiteQueries, SQLiteOutbox, presets.SQLitePresets, FileWatch, InThread):
     def __init__(self, path: str, retention: Retention | None = None) -> None:
         self.path = path
         self.retention = retention or Retention()
@@ -73,34 +72,6 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, presets.SQLitePresets, InThread):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._conn().executescript(SCHEMA + outbox.SCHEMA + QUERIES_SCHEMA + presets.SCHEMA)
         self._file = self._identity()
-
-    def _identity(self) -> tuple[int, int] | None:
-        if self.path == ":memory:":
-            return None
-        try:
-            found = os.stat(self.path)
-        except OSError:
-            return (-1, -1)
-        return (found.st_dev, found.st_ino)
-
-    def _check_file(self, now: float = 0.0) -> None:
-        # An open connection goes on writing to a file deleted or moved under it, and all of
-        # that is lost at the next start: refuse instead, loudly, within `CHECK_EVERY` (a stat at
-        # every use cost each webhook microseconds). A new connection (`now` 0) looks at once.
-        if self._file is None or 0 < now < self._next_check:
-            return
-        if self._identity() == self._file:
-            self._next_check = max(self._next_check, now + CHECK_EVERY)
-            return
-        self._next_check = 0.0  # found gone: every use from now on looks, and is refused
-        if not self._gone_said:
-            self._gone_said = True
-            log.critical(
-                "the database file %s was deleted or replaced while serving: nothing more is "
-                "written to it: restart the server (with the file restored from a backup, or anew)",
-                Path(self.path).resolve(),
-            )
-        raise StoreError(f"the database file {self.path} was deleted or replaced while serving")
 
     def _connect(self, busy_ms: int) -> sqlite3.Connection:
         if not self._ready:
