@@ -7,6 +7,7 @@ the answer on: the write has happened, and the store can't know it from that con
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -56,6 +57,10 @@ class Relay:
         except OSError:
             pass
         for sock in (src, dst):
+            # Shut down first: a close alone would leave the connection open while the other
+            # pump still waits in recv on it, and the store would wait out its timeout.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
     def close(self) -> None:
