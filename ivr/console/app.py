@@ -8,6 +8,7 @@ sent to the login form and comes back where it was going afterwards.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ivr.console import conversations, flows, login, messages, optouts, switches, trying
 from ivr.console.auth import Guard
 from ivr.console.render import HERE, base
+from ivr.flow.model import Flow
 from ivr.settings import Settings
 from ivr.web.app import create_app
 from ivr.web.server import worker_settings
@@ -94,7 +96,7 @@ def mount_console(web: Starlette, settings: Settings) -> Starlette:
     return web
 
 
-def app_factory() -> Starlette:
-    """What each `ivr serve` worker runs: the web app, with the console when it is on."""
+def app_factory(flows: Mapping[str, Flow] | None = None) -> Starlette:
+    """What each `ivr serve` worker runs when the console is on: the web app, with it."""
     settings = worker_settings()
-    return mount_console(create_app(settings), settings)
+    return mount_console(create_app(settings, flows=flows), settings)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-import aiosmtplib
+if TYPE_CHECKING:
+    import aiosmtplib
 
 TIMEOUT = 30.0  # seconds for the whole exchange
 
@@ -61,6 +63,9 @@ def message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
 
 async def send(server: SmtpServer, mail: EmailMessage) -> str:
     """Send `mail`; its Message-ID. Raises SendFailed."""
+    # Imported by the first mail sent, not by every server that starts: most send none.
+    import aiosmtplib
+
     try:
         await aiosmtplib.send(
             mail,

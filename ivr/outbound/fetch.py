@@ -15,12 +15,14 @@ import ssl
 import zlib
 from collections.abc import Awaitable, Callable
 from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx2
 
 from ivr.engine.fetching import MAX_REPLY, FetchReply, Prepared, failed, read_reply, timed_out
 from ivr.flow.fetch import SCHEMES
+
+if TYPE_CHECKING:
+    import httpx2
 
 # What sends a prepared request: the real one below, or a test's canned replies. The state's
 # name comes along so that canned replies can be given per state.
@@ -30,6 +32,8 @@ USER_AGENT = "ivr (+fetch)"
 
 @cache
 def _tls() -> ssl.SSLContext:
+    import httpx2
+
     # Loading the certificate store takes a while: once per process, not per request.
     return httpx2.create_ssl_context()
 
@@ -41,6 +45,10 @@ async def send(prepared: Prepared, timeout: float, wants_json: bool, state: str 
         return failed(f"the server has no secret {names}: set it in the environment")
     if urlsplit(prepared.url).scheme not in SCHEMES:
         return failed("only http and https URLs are fetched")
+    # httpx2 is imported by the first fetch, not by every server that starts: most flows
+    # fetch nothing.
+    import httpx2
+
     try:
         async with asyncio.timeout(timeout):
             return await _exchange(prepared, timeout, wants_json)
@@ -52,6 +60,8 @@ async def send(prepared: Prepared, timeout: float, wants_json: bool, state: str 
 
 
 def _kind(exc: Exception) -> str:
+    import httpx2
+
     if isinstance(exc, httpx2.ConnectError):
         return "could not connect"
     if isinstance(exc, httpx2.InvalidURL):
@@ -62,6 +72,8 @@ def _kind(exc: Exception) -> str:
 
 
 async def _exchange(prepared: Prepared, timeout: float, wants_json: bool) -> FetchReply:
+    import httpx2
+
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     # Asked for as it is: a compressed reply could unpack to far more than it weighs.
     headers["Accept-Encoding"] = "identity"

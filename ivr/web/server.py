@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.importer import import_from_string
 
 from ivr.flow.model import Flow
 from ivr.settings import WORKER_VARIABLE, Settings, redacted
@@ -33,12 +34,13 @@ def worker_settings() -> Settings:
     return settings
 
 
-def app_factory() -> Starlette:
+def app_factory(flows: Mapping[str, Flow] | None = None) -> Starlette:
     """What each uvicorn worker runs: the app, from the settings `serve` handed down.
 
-    `ivr serve` runs the console's factory instead, which adds the console to this app.
+    `ivr serve` runs the console's factory instead when the console is on, which adds the
+    console to this app. `flows`: already loaded and checked (by `serve`, in this process).
     """
-    return create_app(worker_settings())
+    return create_app(worker_settings(), flows=flows)
 
 
 def check_store(settings: Settings, flows: Mapping[str, Flow]) -> str | None:
@@ -80,7 +82,7 @@ def serve(settings: Settings, factory: str = "ivr.web.server:app_factory") -> in
     # Workers are separate processes: they get the settings whole, through the environment.
     os.environ[WORKER_VARIABLE] = settings.to_json()
     with _shared_metrics(settings.workers):
-        _run(settings, factory)
+        _run(settings, factory, flows)
     return 0
 
 
@@ -100,10 +102,14 @@ def _shared_metrics(workers: int) -> Iterator[None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(settings: Settings, factory: str) -> None:
+def _run(settings: Settings, factory: str, flows: Mapping[str, Flow]) -> None:
+    # One worker runs in this process: its app is built here, on the flows just loaded and
+    # checked, rather than on a second reading of every flow file. Workers of their own
+    # (separate processes) each build theirs from the factory.
+    one = settings.workers == 1
     uvicorn.run(
-        factory,
-        factory=True,
+        import_from_string(factory)(flows) if one else factory,
+        factory=not one,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
@@ -111,6 +117,7 @@ def _run(settings: Settings, factory: str) -> None:
         log_config=None,  # ours (`configure_logging`), in every worker
         access_log=settings.access_log,
         http=limits.GuardedHttpToolsProtocol,
+        ws="none",  # no route is a WebSocket: no WebSocket library loaded in every worker
         timeout_keep_alive=int(max(1, settings.keep_alive)),
         # In-flight requests a worker takes before answering 503; connections are bounded
         # by the protocol (`limits`), so this only ever counts requests.
