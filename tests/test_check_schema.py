@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from ivr.flow.loader import load_flow_text
 from ivr.flow.problems import Problem, format_github, format_text
-from ivr.flow.schema import _fast_state, _validators, schema, schema_text
+from ivr.flow.schema import _fast_state, _fast_top, _validators, schema, schema_text
 from ivr.flow.yamlload import parse
 
 HERE = Path(__file__).parent
@@ -85,6 +85,20 @@ def test_the_quick_test_agrees_with_jsonschema(path: Path) -> None:
             outcomes.append(state.is_valid(candidate))
             assert fast(candidate) == outcomes[-1], candidate
     assert len(outcomes) > 50 and outcomes.count(True) > 10 and outcomes.count(False) > 10
+
+
+@pytest.mark.parametrize("path", FLOWS, ids=[p.stem for p in FLOWS])
+def test_the_quick_test_of_the_top_agrees_with_jsonschema(path: Path) -> None:
+    # A flow that passes the quick tests is never shown to jsonschema (nor is it imported).
+    rng = random.Random(path.name)
+    doc, _ = parse(path.read_text(encoding="utf-8"), str(path))
+    assert doc is not None
+    fast, top = _fast_top(), _validators()[0]
+    outcomes = []
+    for candidate in [doc.data, *mutations(doc.data, rng), [doc.data], "states"]:
+        outcomes.append(top.is_valid(candidate))
+        assert fast(candidate) == outcomes[-1], candidate
+    assert outcomes[0] and outcomes.count(False) > 5
 
 
 @pytest.mark.parametrize("path", FLOWS, ids=[p.stem for p in FLOWS])

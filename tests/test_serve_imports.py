@@ -1,7 +1,8 @@
 """What `ivr serve` imports by the time it answers: Twilio's REST client (and `requests` under
 it) only once a client is made, with outbound credentials; the console (its pages, Jinja2) only
-when it is on; httpx2 only at the first `fetch`, aiosmtplib at the first email; no WebSocket
-library. A server without them, every test server among them, starts without them."""
+when it is on; httpx2 only at the first `fetch`, aiosmtplib at the first email; jsonschema only
+to explain a flow's mistake; no WebSocket library. A server without them, every test server
+among them, starts without them."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ NOT_AT_START = (
     "httpx2",
     "aiosmtplib",
     "websockets",
+    "jsonschema",
 )
 
 # The real `ivr serve`, in this process: once /health answers, what it has imported is printed

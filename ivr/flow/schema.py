@@ -13,15 +13,16 @@ import re
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING, Any
 
 from ivr.flow.placement import misplaced
 from ivr.flow.problems import Path, Problem, name_of, place, suggest
 from ivr.flow.schemawords import BOOLEAN_WORDS, EXPECTED, TYPE_WORDS
 from ivr.flow.yamlload import Document
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 
 # The patterns here are for editors: the checks explain these values' mistakes in more detail.
 _CHECKED_ELSEWHERE = frozenset({"weekly", "closed_on", "dial"})
@@ -41,13 +42,23 @@ def schema_text() -> str:
 
 
 @cache
-def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
+def _parts() -> tuple[dict[str, Any], dict[str, Any]]:
     # The document with its states left out, and one state: the states are checked one by one,
     # so that a fast yes (below) for most states leaves jsonschema only the few that are wrong.
     whole = schema()
     states = dict(whole["properties"]["states"], additionalProperties=True)
     top = dict(whole, properties=dict(whole["properties"], states=states))
     state = dict(whole["$defs"]["state"], **{"$defs": whole["$defs"]})
+    return top, state
+
+
+@cache
+def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
+    # jsonschema is imported only to explain a mistake: flows without one (every flow a
+    # server starts on) are passed by the fast tests alone.
+    from jsonschema import Draft202012Validator
+
+    top, state = _parts()
     return Draft202012Validator(top), Draft202012Validator(state)
 
 
@@ -133,7 +144,7 @@ def _keyword(
         each, kind = _fast(value, defs), dict if keyword == "propertyNames" else list
         return lambda v: not isinstance(v, kind) or all(map(each, v))
     if keyword == "additionalProperties":
-        extra: Test = (lambda v: False) if value is False else _fast(value, defs)
+        extra: Test = (lambda v: value) if isinstance(value, bool) else _fast(value, defs)
         return lambda v: (
             not isinstance(v, dict)
             or all(props[k](x) if k in props else extra(x) for k, x in v.items())
@@ -145,6 +156,11 @@ def _keyword(
 def _fast_state() -> Test:
     whole = schema()
     return _fast(whole["$defs"]["state"], whole["$defs"])
+
+
+@cache
+def _fast_top() -> Test:
+    return _fast(_parts()[0], schema()["$defs"])
 
 
 def _shown(value: object) -> str:
@@ -255,11 +271,14 @@ def _problems(
 
 def validate(doc: Document, file: str) -> list[Problem]:
     """Every way the document breaks the schema, as error `Problem`s."""
-    top, state = _validators()
-    problems = _problems(list(top.iter_errors(doc.data)), (), doc, file)
+    problems: list[Problem] = []
+    if not _fast_top()(doc.data):
+        top = _validators()[0]
+        problems += _problems(list(top.iter_errors(doc.data)), (), doc, file)
     states = doc.data.get("states")
     fast = _fast_state()
     for name, body in states.items() if isinstance(states, dict) else ():
         if not fast(body):
+            state = _validators()[1]
             problems += _problems(list(state.iter_errors(body)), ("states", name), doc, file)
     return problems
