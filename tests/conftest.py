@@ -233,14 +233,16 @@ def launch(
 def ready(server: Server) -> Server:
     """Wait until a launched server answers /health (polled, with a deadline)."""
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"ivr serve exited: {server.log.read_text()}")
-        try:
-            if httpx2.get(server.url + "/health", timeout=1).status_code == 200:
-                return server
-        except httpx2.HTTPError:
-            time.sleep(0.1)
+    # One client for all the looks: a new one each time costs more than the look itself.
+    with httpx2.Client(timeout=1) as client:
+        while time.monotonic() < deadline:
+            if server.proc.poll() is not None:
+                raise RuntimeError(f"ivr serve exited: {server.log.read_text()}")
+            try:
+                if client.get(server.url + "/health").status_code == 200:
+                    return server
+            except httpx2.HTTPError:
+                time.sleep(0.02)
     server.proc.kill()
     raise RuntimeError(f"ivr serve did not start: {server.log.read_text()}")
 

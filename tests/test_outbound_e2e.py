@@ -12,14 +12,13 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
 import twilio_rest_standin as rest
-from conftest import free_port
+from conftest import Server, free_port, ready
 from outbound_support import (
     OURS,
     PERSON,
@@ -72,16 +71,7 @@ def serve(tmp_path: Path, env: dict[str, str], port: int) -> Iterator[Callable[[
                  "--port", str(port)],
                 env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
             ))  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert procs[0].poll() is None, log.read_text()
-            try:
-                if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
-                    return url
-            except httpx2.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError(f"ivr serve did not start: {log.read_text()}")
+        return ready(Server(port, procs[-1], env["IVR_STORE"], log)).url
 
     yield start
     for proc in procs:
