@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -15,6 +17,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -44,6 +47,18 @@ if sys.dont_write_bytecode and not sys.pycache_prefix:
 
 def sign(url: str, form: dict[str, str], token: str = TOKEN) -> str:
     return str(RequestValidator(token).compute_signature(url, form))
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    return httpx2.create_ssl_context()
+
+
+def http_client(timeout: float = 10, **options: Any) -> httpx2.Client:
+    """A client for the servers the tests start. They speak plain HTTP on 127.0.0.1, but a new
+    client reads the whole certificate store all the same (20 ms of CPU, more than most tests'
+    requests): the clients of one test process share one, read once."""
+    return httpx2.Client(timeout=timeout, verify=_tls(), **options)
 
 
 def free_port() -> int:
@@ -234,7 +249,7 @@ def ready(server: Server) -> Server:
     """Wait until a launched server answers /health (polled, with a deadline)."""
     deadline = time.monotonic() + 30
     # One client for all the looks: a new one each time costs more than the look itself.
-    with httpx2.Client(timeout=1) as client:
+    with http_client(timeout=1) as client:
         while time.monotonic() < deadline:
             if server.proc.poll() is not None:
                 raise RuntimeError(f"ivr serve exited: {server.log.read_text()}")
@@ -280,7 +295,7 @@ def live(shared_server: Server) -> Iterator[Twilio]:
     """Twilio in front of the module's `ivr serve`, its store emptied of earlier tests' calls."""
     forget_conversations(shared_server.store)
     store = open_store(shared_server.store)
-    with httpx2.Client(timeout=10) as client:
+    with http_client() as client:
         yield Twilio(client, shared_server.url, store)
     store.close()
 

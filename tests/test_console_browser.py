@@ -8,9 +8,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
-from conftest import Server, Twilio, sms_form, start_server
+from conftest import Server, Twilio, http_client, sms_form, start_server
 from console_support import (
     CHROMIUM_ARGS,
     PASSWORD,
@@ -58,7 +57,7 @@ def console(tmp_path_factory: pytest.TempPathFactory, media: str) -> Iterator[Se
     server = start_server(
         flows, store, folder / "server.log", env={"IVR_CONSOLE_PASSWORD": PASSWORD}
     )
-    with httpx2.Client(timeout=10) as client:
+    with http_client() as client:
         twilio = Twilio(client, server.url, open_store(store))
         call_hours(twilio, sid())
         call_hang_up(twilio, sid())
@@ -124,7 +123,7 @@ def test_conversations_appear_and_open(page: Page, console: Server, media: str) 
     page.goto("/console/conversations")
     rows = page.locator("#rows tr[data-key]")
     expect(rows).to_have_count(3)
-    with httpx2.Client(timeout=10) as client:  # a new call while the page is open
+    with http_client() as client:  # a new call while the page is open
         call_hours(Twilio(client, console.url, open_store(console.store)), sid())
     page.clock.run_for(POLL_MS)
     expect(rows).to_have_count(4, timeout=15_000)

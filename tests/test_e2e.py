@@ -17,6 +17,7 @@ from conftest import (
     Twilio,
     call_form,
     free_port,
+    http_client,
     sign,
     sms_form,
     start_server,
@@ -43,7 +44,7 @@ def test_kill_9_between_webhooks_loses_nothing_and_the_call_keeps_its_flow_versi
     log = tmp_path / "server.log"
     server = start_server(flows_dir, store, log)
     call = sid()
-    with httpx2.Client(timeout=10) as client:
+    with http_client() as client:
         twilio = Twilio(client, server.url, open_store(store))
         reply = twilio.post("/voice/menu", call_form(call))
         reply = twilio.follow(reply, "Gather", call_form(call, Digits="7"))  # one failure
@@ -157,7 +158,7 @@ def test_an_edit_never_breaks_a_live_call(flows_dir: Path, tmp_path: Path) -> No
     # Flow files are looked at on every call here, so the test needn't wait for a recheck.
     store = f"sqlite:///{tmp_path}/ivr.sqlite3"
     server = start_server(flows_dir, store, tmp_path / "s.log", env={"IVR_FLOW_RECHECK": "0"})
-    with server, httpx2.Client(timeout=10) as client:
+    with server, http_client() as client:
         live = Twilio(client, server.url, open_store(store))
         call = sid()
         reply = live.post("/voice/menu", call_form(call))
@@ -227,7 +228,7 @@ def written(pid: int) -> int:
 def one_call(url: str) -> str:
     """A whole call to the menu, each webhook on a new connection; the call's sid."""
     call = sid()
-    with httpx2.Client(timeout=10, limits=httpx2.Limits(max_keepalive_connections=0)) as client:
+    with http_client(limits=httpx2.Limits(max_keepalive_connections=0)) as client:
         twilio = Twilio(client, url, None)  # type: ignore[arg-type]
         reply = twilio.post("/voice/menu", call_form(call))
         reply = twilio.follow(reply, "Gather", call_form(call, Digits="1"))

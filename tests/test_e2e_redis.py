@@ -6,9 +6,18 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx2
 import pytest
-from conftest import Server, Twilio, call_form, copy_flows, launch, ready, sms_form, stop
+from conftest import (
+    Server,
+    Twilio,
+    call_form,
+    copy_flows,
+    http_client,
+    launch,
+    ready,
+    sms_form,
+    stop,
+)
 from redis_server import start_redis
 
 from ivr.store import open_store
@@ -34,7 +43,7 @@ def test_a_call_moves_between_hosts(pair: tuple[Server, Server, str]) -> None:
     a, b, url = pair
     sid = "CA" + os.urandom(16).hex()
     store = open_store(url)
-    with httpx2.Client(timeout=10) as client:
+    with http_client() as client:
         host_a, host_b = Twilio(client, a.url, store), Twilio(client, b.url, store)
         reply = host_a.post("/voice/menu", call_form(sid))
         # Twilio's next request lands on the other host: the session is there too.
@@ -55,7 +64,7 @@ def test_texts_at_once_on_two_hosts_are_each_applied_once(
     a, b, url = pair
     frm = "+15552220000"
     store = open_store(url)
-    with httpx2.Client(timeout=10) as client:
+    with http_client() as client:
         hosts = [Twilio(client, host.url, store) for host in (a, b)]
         hosts[0].post("/sms/texting", sms_form("hi", frm))
         with ThreadPoolExecutor(8) as pool:

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import fetch_service
-import httpx2
 import pytest
-from conftest import ROOT, TOKEN, Twilio, Twiml, call_form, sms_form, start_server
+from conftest import ROOT, TOKEN, Twilio, Twiml, call_form, http_client, sms_form, start_server
 from starlette.testclient import TestClient
 
 from ivr.settings import Settings
@@ -259,7 +258,7 @@ def test_a_request_under_way_never_holds_up_other_calls(
         # The request is under way and will stay so until released: other calls still get
         # their answers, as the request waits on the event loop without blocking it.
         for n in range(3):
-            with httpx2.Client(timeout=10) as client:
+            with http_client() as client:
                 other = Twilio(client, url, open_store("memory://"))
                 reply = other.post("/voice/clinic_lookup", call_form(f"CA-other-{n}"))
             assert "four digit patient number" in reply.said()

@@ -22,6 +22,7 @@ from conftest import (
     Twilio,
     call_form,
     free_port,
+    http_client,
     launch,
     ready,
     sms_form,
@@ -43,7 +44,7 @@ def test_a_call_whose_flow_file_was_deleted_before_a_restart_finishes(
     log = tmp_path / "server.log"
     server = start_server(flows_dir, store, log)
     call = "CA" + os.urandom(16).hex()
-    with httpx2.Client(timeout=10) as client:
+    with http_client() as client:
         twilio = Twilio(client, server.url, open_store(store))
         reply = twilio.post("/voice/menu", call_form(call))
         reply = twilio.follow(reply, "Gather", call_form(call, Digits="1"))
@@ -148,7 +149,7 @@ def test_idle_half_sent_requests_never_stop_health_or_webhooks(
         deadline = time.monotonic() + 20
         while not _healthy(url, 2):
             assert time.monotonic() < deadline, "the server stopped answering /health"
-        with httpx2.Client(timeout=10) as client:
+        with http_client() as client:
             twilio = Twilio(client, url, None)  # type: ignore[arg-type]
             reply = twilio.post("/sms/texting", sms_form("hi"))
             assert reply.status == 200 and reply.messages()[0] == "Hi from the texting line."

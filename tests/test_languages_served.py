@@ -14,7 +14,17 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from conftest import Twilio, Twiml, call_form, copy_flows, launch, ready, sms_form, stop
+from conftest import (
+    Twilio,
+    Twiml,
+    call_form,
+    copy_flows,
+    http_client,
+    launch,
+    ready,
+    sms_form,
+    stop,
+)
 from redis_server import start_redis
 from test_languages import contract_example
 
@@ -123,7 +133,7 @@ def _says(reply: Twiml) -> list[ET.Element]:
 
 @pytest.fixture
 def client() -> Iterator[httpx2.Client]:
-    with httpx2.Client(timeout=10) as c:
+    with http_client() as c:
         yield c
 
 

@@ -6,9 +6,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
-from conftest import TOKEN, Twilio, call_form, free_port, sms_form, start_server, stop
+from conftest import TOKEN, Twilio, call_form, free_port, http_client, sms_form, start_server, stop
 from starlette.testclient import TestClient
 
 from ivr.engine.session import Session
@@ -118,10 +117,10 @@ def test_two_workers_are_added_up_on_the_metrics_port(flows_dir: Path, tmp_path:
         str(port),
     )
     try:
-        with httpx2.Client(timeout=10) as client:
+        with http_client() as client:
             twilio = Twilio(client, server.url, None)  # type: ignore[arg-type]
             for n in range(40):  # fresh connections: each worker takes some of them
-                twilio.client = httpx2.Client(timeout=10)
+                twilio.client = http_client()
                 twilio.post("/voice/menu", call_form(f"CA{n:032x}"))
                 twilio.client.close()
             assert (

@@ -15,10 +15,9 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
 import twilio_rest_standin as rest
-from conftest import Server, free_port, ready
+from conftest import Server, free_port, http_client, ready
 from outbound_support import (
     OURS,
     PERSON,
@@ -110,7 +109,7 @@ def test_ivr_call_then_ivr_serve_answers_the_call_with_its_variables(
 
     url = serve()
     path = call_path(request, public)
-    with httpx2.Client(timeout=10) as client:
+    with http_client() as client:
         first = post_webhook(client, url, path, answered(sid), public=public)
         assert "Hello Ann, this is Acme Plumbing about your visit on Tuesday." in said(first)
         # Twilio asks again (a retry): the same words, and still one conversation.
@@ -137,7 +136,7 @@ def test_a_call_through_the_api_of_ivr_serve_has_its_variables_saved_before_twil
     url = serve()
     body = {"to": PERSON, "from": OURS, "vars": {"name": "Bea", "day": "Friday"}}
     headers = {"Authorization": f"Bearer {env['IVR_API_TOKEN']}"}
-    with httpx2.Client(timeout=10) as client:
+    with http_client() as client:
         r = client.post(f"{url}/api/flows/reminder/calls", json=body, headers=headers)
         assert r.status_code == 201, r.text
         [found] = seen
@@ -161,7 +160,7 @@ def test_ivr_text_then_ivr_serve_takes_the_reply(
     assert standin.posts("Messages")[0].field("Body").startswith("Hello Ann,")
 
     url = serve()
-    with httpx2.Client(timeout=10) as client:
+    with http_client() as client:
         reply = post_webhook(client, url, "/sms/reminder", texted("yes"),
                              public=env["IVR_PUBLIC_URL"])  # fmt: skip
     assert messages(reply) == ["Thanks Ann, see you on your booked day."]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 
-import httpx2
 import pytest
 from conftest import (
     ROOT,
@@ -22,6 +21,7 @@ from conftest import (
     call_form,
     copy_flows,
     forget_conversations,
+    http_client,
     start_server,
 )
 
@@ -55,7 +55,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def twilio(desk: Server) -> Iterator[Twilio]:
     forget_conversations(desk.store)
     store = open_store(desk.store)
-    with httpx2.Client(timeout=10) as client:
+    with http_client() as client:
         yield Twilio(client, desk.url, store)
     store.close()
 

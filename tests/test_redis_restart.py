@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import httpx2
-from conftest import Twilio, call_form, free_port, sms_form, start_server
+from conftest import Twilio, call_form, free_port, http_client, sms_form, start_server
 from redis_server import start_redis, stop_redis
 
 from ivr.store import open_store
@@ -27,7 +26,7 @@ def test_a_call_and_a_texter_go_on_after_redis_restarts(flows_dir: Path, tmp_pat
     store = open_store(url)
     sid, texter = "CA" + os.urandom(16).hex(), "+15552220000"
     try:
-        with httpx2.Client(timeout=10) as client:
+        with http_client() as client:
             twilio = Twilio(client, server.url, store)
             reply = twilio.post("/voice/menu", call_form(sid))
             gather = reply.find("Gather")

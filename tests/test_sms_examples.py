@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
-from conftest import TOKEN, Server, Twilio, copy_flows, forget_conversations, start_server
+from conftest import (
+    TOKEN,
+    Server,
+    Twilio,
+    copy_flows,
+    forget_conversations,
+    http_client,
+    start_server,
+)
 
 from ivr.store import open_store
 from ivr.tools.phone import ClientTransport, Texting
@@ -42,7 +49,7 @@ def office(
 @pytest.fixture
 def served(office: Server) -> Iterator[Twilio]:
     forget_conversations(office.store)
-    with httpx2.Client(timeout=10) as client:
+    with http_client() as client:
         yield Twilio(client, office.url, open_store(office.store))
 
 

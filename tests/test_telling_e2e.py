@@ -11,10 +11,19 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
 import twilio_rest_standin as rest
-from conftest import ROOT, Server, Twilio, Twiml, call_form, sms_form, start_server, stop
+from conftest import (
+    ROOT,
+    Server,
+    Twilio,
+    Twiml,
+    call_form,
+    http_client,
+    sms_form,
+    start_server,
+    stop,
+)
 from redis_server import start_redis
 from smtp_server import Mailbox, smtp_server
 
@@ -113,7 +122,7 @@ OPENED: list[Twilio] = []
 
 
 def phone(server: Server) -> Twilio:
-    twilio = Twilio(httpx2.Client(timeout=10), server.url, open_store(server.store))
+    twilio = Twilio(http_client(), server.url, open_store(server.store))
     OPENED.append(twilio)
     return twilio
 
