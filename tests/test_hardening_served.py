@@ -19,6 +19,7 @@ import pytest
 from conftest import (
     ROOT,
     TOKEN,
+    Server,
     Twilio,
     call_form,
     free_port,
@@ -112,13 +113,8 @@ def limited(flows_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
             env={**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "IVR_HEADER_TIMEOUT": "2"},
             preexec_fn=limit,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while not _healthy(url, 1):
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        yield url, log
+        yield ready(Server(port, proc, f"sqlite:///{tmp_path}/ivr.sqlite3", log)).url, log
     finally:
         proc.terminate()
         proc.wait(10)
