@@ -83,33 +83,29 @@ def _enter_one(run: Run, state: State, first_text: str | None) -> Next:
 
 def _act(run: Run, state: State, first_text: str | None) -> Next:
     """Say the state's prompts and do what its kind does."""
+    # An ask says its prompts inside its gather; a reject says nothing (Twilio never answers).
+    if not isinstance(state, AskState | RejectState):
+        run.speak(run.prompts(state))
     match state:
         case AskState():
             return _ask(run, state, first_text)
         case PassState():
-            run.speak(run.prompts(state))
             return state.next
         case RecordState():
-            run.speak(run.prompts(state))
             run.start_record(state)
             return STOP
         case DialState():
-            run.speak(run.prompts(state))
             return _dial(run, state)
         case QueueState():
-            run.speak(run.prompts(state))
             return _queue(run, state)
         case FetchState():
-            run.speak(run.prompts(state))
             run.start_fetch(state)
             return STOP
         case BranchState():
-            run.speak(run.prompts(state))
             return pick_branch(
                 state, run.flow, run.variables(), run.session.channel, run.now, run.switches
             )
         case RedirectState():
-            run.speak(run.prompts(state))
             if not run.sms:
                 run.out.append(act.Redirect(state.redirect))
             run.end("redirected", hangup=False)
@@ -117,7 +113,6 @@ def _act(run: Run, state: State, first_text: str | None) -> Next:
         case RejectState():
             return _reject(run, state)
         case HangupState():
-            run.speak(run.prompts(state))
             run.end("completed")
             return STOP
 
