@@ -36,6 +36,7 @@ from ivr.store.redis_outbox import RedisOutbox
 from ivr.store.redis_presets import RedisPresets
 from ivr.store.redis_queries import RedisQueries
 from ivr.store.redis_update import POOL_SIZE, RETRY_PAUSE, TIMEOUT, RedisUpdates
+from ivr.store.redis_wire import store_error
 from ivr.store.threaded import in_thread
 
 R = TypeVar("R")
@@ -66,10 +67,8 @@ class RedisStore(RedisUpdates, Blocking, RedisOutbox, RedisQueries, RedisLanguag
             await self._client().ping()
         except AuthenticationError as exc:  # no password in it: Redis never repeats it
             raise StoreError(f"Redis at {self._where} refused the password: {exc}") from exc
-        except (ConnectionError, TimeoutError) as exc:
-            raise StoreError(f"Redis at {self._where} can't be reached: {exc}") from exc
         except RedisError as exc:
-            raise StoreError(f"Redis at {self._where} refused to serve: {exc}") from exc
+            raise store_error(self._where, exc) from exc
 
     # Connections belong to the event loop that opened them: each loop gets its own client.
     def _client(self) -> Redis:
@@ -95,10 +94,10 @@ class RedisStore(RedisUpdates, Blocking, RedisOutbox, RedisQueries, RedisLanguag
                 return await command(self._client())
             except (ConnectionError, TimeoutError) as exc:
                 if last:
-                    raise StoreError(f"Redis at {self._where} can't be reached: {exc}") from exc
+                    raise store_error(self._where, exc) from exc
                 await asyncio.sleep(RETRY_PAUSE)
             except RedisError as exc:
-                raise StoreError(f"Redis at {self._where} refused a command: {exc}") from exc
+                raise store_error(self._where, exc) from exc
         raise AssertionError("unreachable")
 
     # Conversations.

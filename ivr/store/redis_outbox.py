@@ -19,9 +19,8 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from ivr.store.base import Effects, Outgoing, Retention, SwitchChange
-from ivr.store.redis_layout import language
+from ivr.store.redis_layout import PREFIX, language
 
-PREFIX = "ivr:"
 DUE = f"{PREFIX}outbox:due"
 ALL = f"{PREFIX}outbox:all"
 # Items sent or given up, `ID TAB FLOW` by when: their keys expire, these entries are trimmed.

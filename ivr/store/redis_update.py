@@ -21,12 +21,12 @@ import weakref
 from dataclasses import dataclass
 from typing import Generic
 
-from redis.exceptions import ConnectionError, RedisError, TimeoutError
+from redis.exceptions import RedisError
 
 from ivr.engine.session import Session
 from ivr.store import redis_layout as at
-from ivr.store.base import NO_EFFECTS, Change, EffectsOf, Retention, StoreError, T
-from ivr.store.redis_wire import Wire, checked, send
+from ivr.store.base import NO_EFFECTS, Change, EffectsOf, Retention, T
+from ivr.store.redis_wire import UNREACHED, Wire, checked, send, store_error
 from ivr.store.redis_write import Commands, Fields, Write, numbered
 
 KNOWN = 10_000  # conversations a process remembers the last version of
@@ -35,7 +35,6 @@ TIMEOUT = 5.0  # seconds for a try of an update: a connection, the commands, the
 RETRY_PAUSE = 0.25  # before the one more try: a restart or a failover may be over by then
 DOUBT = 4  # misses more than hits by this much: read before computing
 ABSENT: Fields = [None, None, None, None]
-UNREACHED = (ConnectionError, TimeoutError, asyncio.TimeoutError)
 
 
 @dataclass
@@ -97,7 +96,7 @@ class RedisUpdates:
             except UNREACHED as exc:
                 self._known.pop(lookup, None)
                 if failed:
-                    raise StoreError(f"Redis at {self._where} can't be reached: {exc}") from exc
+                    raise store_error(self._where, exc) from exc
                 failed, attempt.fresh, attempt.guessed = True, False, False
                 await asyncio.sleep(RETRY_PAUSE)
                 # The write may have landed before the connection broke: then it is done.
@@ -107,7 +106,7 @@ class RedisUpdates:
                     return attempt.result  # type: ignore[return-value]
             except RedisError as exc:
                 self._known.pop(lookup, None)
-                raise StoreError(f"Redis at {self._where} refused a command: {exc}") from exc
+                raise store_error(self._where, exc) from exc
 
     async def _update(
         self,
@@ -177,7 +176,5 @@ class RedisUpdates:
                     return False
                 await write.index(wire)  # the part beside the script
                 return True
-        except UNREACHED as exc:
-            raise StoreError(f"Redis at {self._where} can't be reached: {exc}") from exc
-        except RedisError as exc:
-            raise StoreError(f"Redis at {self._where} refused a command: {exc}") from exc
+        except (*UNREACHED, RedisError) as exc:
+            raise store_error(self._where, exc) from exc

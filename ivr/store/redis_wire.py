@@ -31,9 +31,20 @@ from redis.asyncio import ConnectionPool
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError, ResponseError
+from redis.exceptions import ConnectionError, ResponseError, TimeoutError
+
+from ivr.store.base import StoreError
 
 Command = Sequence[str | int]
+# What says Redis was not reached (rather than that it refused a command).
+UNREACHED = (ConnectionError, TimeoutError, asyncio.TimeoutError)
+
+
+def store_error(where: str, exc: Exception) -> StoreError:
+    """What a failure of Redis at `where` becomes: one line, whether it was reached or not."""
+    if isinstance(exc, UNREACHED):
+        return StoreError(f"Redis at {where} can't be reached: {exc}")
+    return StoreError(f"Redis at {where} refused a command: {exc}")
 
 
 class Wire:
