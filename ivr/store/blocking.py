@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from ivr.engine.session import Session
@@ -33,6 +33,10 @@ class Blocking:
                 self._own_thread.start()
             loop = self._own_loop
         return asyncio.run_coroutine_threadsafe(work, loop).result()
+
+    async def _do(self, command: Callable[[Any], Awaitable[Any]], retry: bool = True) -> Any:
+        """Run `command` on the current loop's client (the store's own)."""
+        raise NotImplementedError
 
     def _stop_own_loop(self) -> None:
         with self._own_lock:

@@ -44,7 +44,7 @@ POOL_WAIT = 5.0  # seconds a command waits for a free connection
 PRUNE_BATCH = 500
 
 
-class RedisStore(RedisUpdates, Blocking, RedisOutbox, RedisQueries, RedisLanguages, RedisPresets):
+class RedisStore(RedisUpdates, RedisOutbox, RedisQueries, RedisLanguages, RedisPresets, Blocking):
     def __init__(self, url: str, retention: Retention | None = None) -> None:
         RedisUpdates.__init__(self)
         self.url = url

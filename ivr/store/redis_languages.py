@@ -6,22 +6,12 @@ number calls or texts the flow again; kept for good, like opt-outs.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
-
 from ivr.store import redis_layout as at
+from ivr.store.blocking import Blocking
 
-R = TypeVar("R")
 
-
-class RedisLanguages:
+class RedisLanguages(Blocking):
     """The language methods of `RedisStore`."""
-
-    async def _do(self, command: Callable[[Any], Awaitable[Any]], retry: bool = True) -> Any:
-        raise NotImplementedError
-
-    def _run(self, work: Coroutine[Any, Any, R]) -> R:
-        raise NotImplementedError
 
     async def alanguage_of(self, flow: str, number: str) -> str:
         found = await self._do(lambda r: r.hget(at.language(number), flow))

@@ -6,23 +6,13 @@ that was only asked for; nothing needs pruning.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
-
 from ivr.engine.session import Session
 from ivr.store import redis_layout as at
+from ivr.store.blocking import Blocking
 
-R = TypeVar("R")
 
-
-class RedisPresets:
+class RedisPresets(Blocking):
     """The preset methods of `RedisStore`."""
-
-    async def _do(self, command: Callable[[Any], Awaitable[Any]], retry: bool = True) -> Any:
-        raise NotImplementedError
-
-    def _run(self, work: Coroutine[Any, Any, R]) -> R:
-        raise NotImplementedError
 
     def keep_preset(self, token: str, session: Session, ttl: float) -> None:
         data, ms = session.to_json(), at.ms(ttl)

@@ -7,26 +7,19 @@ walk it newest first, a batch at a time, so a listing reads only as much of it a
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 from ivr.engine.session import Session
 from ivr.store import redis_layout as layout
 from ivr.store.base import MessageRecord
+from ivr.store.blocking import Blocking
 from ivr.store.queries import Filters, Handled, OptOut
 
-R = TypeVar("R")
 BATCH = 500
 
 
-class RedisQueries:
-    # The store's own.
-    def _run(self, work: Coroutine[Any, Any, R]) -> R:
-        raise NotImplementedError
-
-    async def _do(self, command: Callable[[Any], Awaitable[Any]], retry: bool = True) -> Any:
-        raise NotImplementedError
-
+class RedisQueries(Blocking):
     async def _find(self, entries: list[str], field: str) -> dict[str, str | None]:
         raise NotImplementedError
 
