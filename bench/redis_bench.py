@@ -96,28 +96,6 @@ class RetentionResult:
     samples: list[tuple[float, int, int]] = field(default_factory=list)
 
 
-async def _send_calls(port: int, calls: Sequence[Sequence[tuple[bytes, int]]], at_once: int) -> int:
-    """Each call's webhooks in order on one connection, `at_once` calls at a time."""
-    from run import exchange
-
-    todo = list(reversed(calls))
-    wrong = 0
-
-    async def worker() -> None:
-        nonlocal wrong
-        reader, writer = await asyncio.open_connection(HOST, port)
-        try:
-            while todo:
-                for raw, expected in todo.pop():
-                    status, body = await exchange(reader, writer, raw)
-                    wrong += status != expected or "Sorry" in body
-        finally:
-            writer.close()
-
-    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(at_once))), 600)
-    return wrong
-
-
 def retention_run(
     url: str,
     port: int,
@@ -129,7 +107,9 @@ def retention_run(
     """Send `calls` to a server already running with `--keep-history`, then watch Redis."""
     keys0, memory0 = keys_and_memory(url)
     began = time.monotonic()
-    wrong = asyncio.run(_send_calls(port, calls, 16))
+    from run import send_all  # run imports this module: not at the top
+
+    wrong = asyncio.run(send_all(port, calls, 16))
     sent = time.monotonic() - began
     keys1, memory1 = keys_and_memory(url)
     log(f"retention: {len(calls):,} calls in {sent:.0f} s; keys {keys0} -> {keys1}")

@@ -410,9 +410,12 @@ async def exchange(
     return status, body.decode()
 
 
-async def send_all(port: int, requests: Sequence[tuple[bytes, int]], connections: int) -> int:
-    """Send requests over keep-alive connections; the number of unexpected answers."""
-    queue = list(reversed(requests))
+async def send_all(
+    port: int, groups: Sequence[Sequence[tuple[bytes, int]]], connections: int
+) -> int:
+    """Send groups of requests over keep-alive connections, each group in order on one (a
+    call's webhooks); the number of unexpected answers."""
+    queue = list(reversed(groups))
     wrong = 0
 
     async def worker() -> None:
@@ -420,9 +423,9 @@ async def send_all(port: int, requests: Sequence[tuple[bytes, int]], connections
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
             while queue:
-                raw, expected = queue.pop()
-                status, body = await exchange(reader, writer, raw)
-                wrong += status != expected or "Sorry" in body
+                for raw, expected in queue.pop():
+                    status, body = await exchange(reader, writer, raw)
+                    wrong += status != expected or "Sorry" in body
         finally:
             writer.close()
 
@@ -616,9 +619,9 @@ def live_calls(spec: ServerSpec, port: int, work: Path, calls: int) -> MemoryRes
     """RSS of a server before and after `calls` calls answered and left waiting in the menu."""
     validator = RequestValidator(TOKEN)
 
-    def answers(prefix: str, count: int) -> list[tuple[bytes, int]]:
+    def answers(prefix: str, count: int) -> list[list[tuple[bytes, int]]]:
         return [
-            (raw_request(port, call("ivr", sid_of(prefix, n), n)[0], validator), 200)
+            [(raw_request(port, call("ivr", sid_of(prefix, n), n)[0], validator), 200)]
             for n in range(count)
         ]
 
