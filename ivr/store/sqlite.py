@@ -261,7 +261,7 @@ class SQLiteStore(SQLiteQueries, SQLiteOutbox, presets.SQLitePresets, FileWatch,
             (now - self.retention.messages, PRUNE_BATCH),
         ).rowcount
         sent = outbox.prune(conn, now - self.retention.messages, PRUNE_BATCH)
-        return int(sessions + messages + sent) + presets.prune(conn, now)
+        return int(sessions + messages + sent) + presets.prune(conn, now, PRUNE_BATCH)
 
     def close(self) -> None:
         """Close the connections of every thread that used this store."""

@@ -18,16 +18,15 @@ CREATE TABLE IF NOT EXISTS call_presets (
     token TEXT PRIMARY KEY, data TEXT NOT NULL, expires REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS call_presets_expires ON call_presets (expires);
 """
-PRUNE_BATCH = 200
 
 
-def prune(conn: sqlite3.Connection, now: float) -> int:
-    """Delete up to a batch of presets whose time is up; how many went."""
+def prune(conn: sqlite3.Connection, now: float, batch: int) -> int:
+    """Delete up to `batch` presets whose time is up; how many went."""
     return int(
         conn.execute(
             "DELETE FROM call_presets WHERE token IN "
             "(SELECT token FROM call_presets WHERE expires <= ? LIMIT ?)",
-            (now, PRUNE_BATCH),
+            (now, batch),
         ).rowcount
     )
 
