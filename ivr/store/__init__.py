@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+from ivr.settings import redacted
 from ivr.store.base import MessageRecord, Retention, Store, StoreError
+
+# What a store that went away raises: its own error, the database's, or the file system's.
+STORE_ERRORS = (StoreError, sqlite3.Error, OSError)
+
+
+def unusable(url: str, exc: BaseException) -> str:
+    """The one line saying why the store at `url` can't be used, without its password."""
+    return f"the store {redacted(url)} can't be used: {exc}"
 
 
 def open_store(url: str, retention: Retention | None = None, *, existing: bool = False) -> Store:
@@ -35,4 +45,12 @@ def open_store(url: str, retention: Retention | None = None, *, existing: bool =
     return SQLiteStore(path, retention)
 
 
-__all__ = ["MessageRecord", "Retention", "Store", "StoreError", "open_store"]
+__all__ = [
+    "STORE_ERRORS",
+    "MessageRecord",
+    "Retention",
+    "Store",
+    "StoreError",
+    "open_store",
+    "unusable",
+]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import sys
 from collections.abc import Callable
 
 from ivr.settings import Settings
-from ivr.store import Store, StoreError, open_store
+from ivr.store import STORE_ERRORS, Store, open_store
 from ivr.store.base import Outgoing
 
 
@@ -27,7 +26,7 @@ def _reading(store_url: str | None, show: Callable[[Store], None]) -> int:
             show(store)
         finally:
             store.close()
-    except (StoreError, sqlite3.Error, OSError) as exc:
+    except STORE_ERRORS as exc:
         if isinstance(exc, BrokenPipeError):
             raise
         print(f"error: {exc}", file=sys.stderr)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import sqlite3
 import sys
 import time
 
 from ivr.flow.loader import load_flows
 from ivr.flow.switching import NAME_RULE, SWITCH_NAME, parse_moment, zone_named, zone_of
-from ivr.settings import Settings, redacted
-from ivr.store import Store, StoreError, open_store
+from ivr.settings import Settings
+from ivr.store import STORE_ERRORS, Store, open_store, unusable
 from ivr.store.base import SwitchChange
 
 
@@ -71,8 +70,8 @@ def switch(
         if value is None:
             return _history(store, name, zone)
         return _turn(store, name, value == "on", until, zone)
-    except (StoreError, sqlite3.Error) as exc:  # one line, not a traceback
-        print(f"error: the store {redacted(settings.store)} can't be used: {exc}", file=sys.stderr)
+    except STORE_ERRORS as exc:  # one line, not a traceback
+        print(f"error: {unusable(settings.store, exc)}", file=sys.stderr)
         return 1
     finally:
         store.close()

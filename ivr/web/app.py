@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING
@@ -24,8 +23,8 @@ from ivr.flow.problems import format_text
 from ivr.outbound.delivery import Delivery
 from ivr.outbound.fetch import Sender, send
 from ivr.outbound.rest import Refused, make_client
-from ivr.settings import Settings, redacted
-from ivr.store import Retention, Store, StoreError, open_store
+from ivr.settings import Settings
+from ivr.store import STORE_ERRORS, Retention, Store, open_store, unusable
 from ivr.store.retention import keep_pruning
 from ivr.store.threaded import in_thread
 from ivr.web import api, fetching, metrics, sms, switches, voice
@@ -170,11 +169,11 @@ def create_app(
         try:
             await store.aopen()
             await in_thread(svc.registry.keep_versions)
-        except (StoreError, sqlite3.Error, OSError) as exc:
+        except STORE_ERRORS as exc:
             if owned:
                 await store.aclose()
-            named = redacted(settings.store) if owned else "given to the app"
-            raise StartupRefused(f"the store {named} can't be used: {exc}") from exc
+                raise StartupRefused(unusable(settings.store, exc)) from exc
+            raise StartupRefused(f"the store given to the app can't be used: {exc}") from exc
         tasks = [asyncio.create_task(keep_pruning(store))]
         if svc.delivery:
             tasks.append(asyncio.create_task(svc.delivery.run()))

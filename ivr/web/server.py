@@ -6,7 +6,6 @@ import contextlib
 import logging
 import os
 import shutil
-import sqlite3
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -16,8 +15,8 @@ from starlette.applications import Starlette
 from uvicorn.importer import import_from_string
 
 from ivr.flow.model import Flow
-from ivr.settings import WORKER_VARIABLE, Settings, redacted
-from ivr.store import StoreError, open_store
+from ivr.settings import WORKER_VARIABLE, Settings
+from ivr.store import STORE_ERRORS, open_store, unusable
 from ivr.web import limits
 from ivr.web.app import FlowErrors, MissingToken, create_app, preflight
 from ivr.web.logs import banner, configure_logging
@@ -54,8 +53,8 @@ def check_store(settings: Settings, flows: Mapping[str, Flow]) -> str | None:
                 store.keep_flow(flow.name, flow.version, flow.source)
         finally:
             store.close()
-    except (StoreError, sqlite3.Error, OSError) as exc:
-        return f"the store {redacted(settings.store)} can't be used: {exc}"
+    except STORE_ERRORS as exc:
+        return unusable(settings.store, exc)
     return None
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -30,7 +29,8 @@ from ivr.flow.model import Flow
 from ivr.outbound.delivery import Delivery
 from ivr.outbound.fetch import Sender, send
 from ivr.settings import Settings
-from ivr.store.base import Effects, Store, StoreError
+from ivr.store import STORE_ERRORS
+from ivr.store.base import Effects, Store
 from ivr.web.effects import effects_of
 from ivr.web.forms import signed_form
 from ivr.web.metrics import Metrics
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
     from twilio.rest import Client  # made only with credentials (outbound.rest)
 
 log = logging.getLogger("ivr.webhooks")
-# What a store that went away raises: its own error, the database's, or the file system's.
-STORE_ERRORS = (StoreError, sqlite3.Error, OSError)
 
 
 @dataclass
