@@ -1,20 +1,31 @@
-"""The delivery task against a real SMTP server (aiosmtpd) and the Twilio REST stand-in."""
+"""The delivery task against a real SMTP server (aiosmtpd) and the Twilio REST stand-in, alone
+and in the app, whose webhooks wake it."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import twilio_rest_standin as rest
+from conftest import TOKEN, Twilio, call_form
 from smtp_server import Mailbox, smtp_server
+from starlette.testclient import TestClient
 
 from ivr.engine.session import Session
+from ivr.flow.loader import load_flow_text
 from ivr.outbound.delivery import Delivery, Timing, compose
 from ivr.settings import Settings
 from ivr.store import Store, open_store
 from ivr.store.base import Effects, Outgoing
+from ivr.web.app import create_app
+
+if TYPE_CHECKING:
+    from twilio.rest import Client
 
 OURS = "+15005550006"
 CALLER = "+15551230001"
@@ -168,3 +179,76 @@ def test_a_long_transcription_is_cut_to_fit_one_text() -> None:
     assert len(text) <= 1600 and text.endswith("Listen: https://api.twilio.com/rec/RE1")
     assert "…" in text
     assert "word " * 20 in compose(replace(item, channel="email"))
+
+
+VOICEMAIL = f"""\
+notify:
+  sms: ["{OFFICE}"]
+  email: ["desk@clinic.example.com"]
+states:
+  voicemail:
+    say: Please leave your message after the tone.
+    record: {{max_length: 120, transcribe: true}}
+    next: bye
+  bye:
+    say: Goodbye.
+"""
+
+
+class Watched(Delivery):
+    """The app's delivery, but it looks at the outbox once an hour unless woken; `looks` says
+    how many items each look took, in order."""
+
+    def __init__(self, store: Store, settings: Settings, client: Client | None) -> None:
+        super().__init__(store, settings, Timing(poll=3600), client=client)
+        self.looks: list[int] = []
+
+    async def send_due(self, limit: int = 10) -> int:
+        taken = await super().send_due(limit)
+        self.looks.append(taken)
+        return taken
+
+
+def after(what: str, check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited 10 s for {what}")
+        time.sleep(0.01)
+
+
+def test_a_transcription_wakes_the_delivery_the_notes_waited_for(
+    standin: rest.Standin, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    flow, problems = load_flow_text(VOICEMAIL, name="desk")
+    assert flow is not None, problems
+    settings = Settings(
+        store=f"sqlite:///{tmp_path}/ivr.sqlite3",
+        auth_token=TOKEN,
+        account_sid=rest.ACCOUNT_SID,
+        api_key=rest.API_KEY,
+        api_secret=rest.API_SECRET,
+        api_base=standin.base,
+        smtp_url=mailbox.url,
+    )
+    app = create_app(settings, flows={"desk": flow})
+    svc = app.state.services
+    delivery = svc.delivery = Watched(svc.store, settings, svc.twilio)
+    sid, url = "CA" + "7" * 32, "https://api.twilio.com/rec/RE7"
+    with TestClient(app, base_url="http://testserver") as client:
+        twilio = Twilio(client, "http://testserver", svc.store)
+        after("the first look at the outbox", lambda: delivery.looks == [0])
+        record = twilio.post("/voice/desk", call_form(sid, From=CALLER, To=OURS))
+        form = call_form(sid, RecordingUrl=url, RecordingDuration="12")
+        assert "Goodbye." in twilio.follow(record, "Record", form).said()
+        # The notes written woke the delivery, which found them waiting for the words.
+        after("the look the recording woke", lambda: delivery.looks == [0, 0])
+        assert [o.status for o in svc.store.outgoing()] == ["pending", "pending"]
+        form = call_form(sid, RecordingUrl=url, TranscriptionText="Please call me back")
+        assert twilio.post("/voice/desk/transcription", form).status == 204
+        # Sent by a look the transcription woke: the next one unwoken is an hour away.
+        after("the notes", lambda: len(mailbox.messages()) == len(standin.posts("Messages")) == 1)
+        after("both marked sent", lambda: {o.status for o in svc.store.outgoing()} == {"sent"})
+    assert delivery.looks[:3] == [0, 0, 2]
+    assert "Please call me back" in mailbox.messages()[0].get_content()
+    assert "Please call me back" in standin.posts("Messages")[0].field("Body")

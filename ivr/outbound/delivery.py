@@ -56,7 +56,7 @@ def compose(item: Outgoing) -> str:
 
 
 class Delivery:
-    """The outbox task of one worker: `run()` until cancelled; `wake()` after new items."""
+    """The outbox task of one worker: `run()` until cancelled; `wake()` when items become due."""
 
     def __init__(
         self,

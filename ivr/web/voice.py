@@ -229,7 +229,9 @@ async def _transcription(hook: Hook) -> Response:
     text = str(hook.form.get("TranscriptionText") or "")
     url = str(hook.form.get("RecordingUrl") or "")
     found = await hook.services.store.aset_transcription(sid, url, text)
-    if not found:
+    if found:  # the notes that waited for these words are due now: the office hears at once
+        hook.services.outbox_due()
+    else:
         log.warning("a transcription came for a recording this server doesn't know (call %s)", sid)
     return Response(status_code=204)
 

@@ -62,6 +62,12 @@ class Services:
     # The counters `/metrics` shows.
     metrics: Metrics = field(default_factory=Metrics)
 
+    def outbox_due(self) -> None:
+        """Outbox items became due (written, or released by a transcription): this worker's
+        delivery sends them now rather than at its next look at the outbox."""
+        if self.delivery is not None:
+            self.delivery.wake()
+
 
 # The clock of the app serving the current request: `now()` is called deep in the step, where
 # no request is at hand. Each request runs in its own task, so this never leaks between them.
@@ -194,9 +200,8 @@ async def advance(hook: Hook, lookup: str, ttl: float, fn: StepFn) -> Outcome:
 
     outcome = await store.aupdate(lookup, change, ttl, effects)
     session = outcome.session
-    delivery = hook.services.delivery
-    if outcome.effects.outbox and delivery is not None:
-        delivery.wake()
+    if outcome.effects.outbox:
+        hook.services.outbox_due()
     for out in outcome.outputs:
         if isinstance(out, engine.Log):
             level = logging.ERROR if out.level == "error" else logging.WARNING
