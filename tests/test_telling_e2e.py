@@ -1,32 +1,40 @@
 """Texts, notes and switches end to end: `ivr serve` as a process, a real SMTP server (aiosmtpd)
-and the Twilio REST stand-in on 127.0.0.1, a real SQLite store shared by the processes."""
+and the Twilio REST stand-in on 127.0.0.1, a real SQLite (or Redis) store.
+
+The tests that need only a server with the desk flow share one for the module, each starting
+as on a fresh one: its store emptied, the stand-in's requests and the mailbox too, fresh call
+SIDs. A test about a kill -9 or about two servers on one store starts its own.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import subprocess
-import sys
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import twilio_rest_standin as rest
 from conftest import (
-    ROOT,
     Server,
     Twilio,
     Twiml,
     call_form,
+    forget_conversations,
     http_client,
+    launch,
+    ready,
     sms_form,
     start_server,
     stop,
 )
-from redis_server import start_redis
 from smtp_server import Mailbox, smtp_server
 
+from ivr.cli import main
 from ivr.store import open_store
 from ivr.store.base import Outgoing
 
@@ -61,38 +69,30 @@ states:
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def mailbox() -> Iterator[Mailbox]:
     with smtp_server() as box:
         yield box
 
 
-@pytest.fixture
-def flows(tmp_path: Path) -> Path:
-    folder = tmp_path / "flows"
+@pytest.fixture(scope="module")
+def standin() -> Iterator[rest.Standin]:
+    """The REST stand-in, one for the module: every server here is started pointing at it."""
+    server = rest.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def flows(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("desk") / "flows"
     folder.mkdir()
     (folder / "desk.yaml").write_text(DESK)
     return folder
 
 
-@pytest.fixture
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The servers' one store: SQLite, or (with the parameter "redis") a real redis-server."""
-    if getattr(request, "param", "sqlite") == "sqlite":
-        yield f"sqlite:///{tmp_path}/ivr.sqlite3"
-        return
-    proc, url = start_redis(tmp_path)
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture
-def serve(
-    flows: Path, tmp_path: Path, standin: rest.Standin, mailbox: Mailbox, store_url: str
-) -> Iterator[Callable[[], Server]]:
-    """Start `ivr serve` on the test's one store, as many times as the test needs."""
-    env = {
+def environment(standin: rest.Standin, mailbox: Mailbox) -> dict[str, str]:
+    return {
         "TWILIO_ACCOUNT_SID": rest.ACCOUNT_SID,
         "TWILIO_API_KEY": rest.API_KEY,
         "TWILIO_API_SECRET": rest.API_SECRET,
@@ -100,22 +100,82 @@ def serve(
         "IVR_SMTP_URL": mailbox.url,
         "IVR_EMAIL_FROM": "ivr@acme.example.com",
     }
-    started: list[Server] = []
-    OPENED.clear()
 
-    def start() -> Server:
-        log = tmp_path / f"server{len(started)}.log"
-        server = start_server(flows, store_url, log, env=env)
-        started.append(server)
-        return server
+
+def forget_what_was_sent(standin: rest.Standin, mailbox: Mailbox) -> None:
+    with standin.lock:
+        standin.requests.clear()
+    with mailbox.lock:
+        mailbox.received.clear()
+        mailbox.refuse.clear()
+
+
+@pytest.fixture(scope="module")
+def shared(
+    flows: Path, standin: rest.Standin, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One `ivr serve` with the desk flow for the tests that need nothing more."""
+    folder = tmp_path_factory.mktemp("shared")
+    store, log = f"sqlite:///{folder}/ivr.sqlite3", folder / "server.log"
+    server = start_server(flows, store, log, env=environment(standin, mailbox))
+    yield server
+    stop(server)
+
+
+@pytest.fixture
+def desk(shared: Server, standin: rest.Standin, mailbox: Mailbox) -> Iterator[Twilio]:
+    """Twilio in front of the module's server, as on a fresh one."""
+    with contextlib.closing(http_client()) as client:
+        twilio = Twilio(client, shared.url, open_store(shared.store))
+        # What the last test left to send now is sent before its records are forgotten, so
+        # that nothing of it reaches this test's stand-in or mailbox.
+        until(lambda: not sending(outbox(twilio)), "the last test's texts and notes to go")
+        forget_conversations(shared.store)
+        path = shared.store.removeprefix("sqlite:///")
+        with contextlib.closing(sqlite3.connect(path)) as db, db:
+            db.executescript("DELETE FROM outbox; DELETE FROM switch_changes;")
+        forget_what_was_sent(standin, mailbox)
+        yield twilio
+        twilio.store.close()
+
+
+@pytest.fixture
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store of a test's own servers: SQLite, or (with the parameter "redis") the test
+    process's redis-server, emptied."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return f"sqlite:///{tmp_path}/ivr.sqlite3"
+    url: str = request.getfixturevalue("redis_url")
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture
+def serve(
+    flows: Path, tmp_path: Path, standin: rest.Standin, mailbox: Mailbox, store_url: str
+) -> Iterator[Callable[[int], list[Server]]]:
+    """Start `count` `ivr serve` processes of the test's own on its one store, side by side;
+    they and their phones (`phone`) are stopped and hung up after the test."""
+    forget_what_was_sent(standin, mailbox)
+    started: list[Server] = []
+
+    def start(count: int = 1) -> list[Server]:
+        logs = [tmp_path / f"server{len(started) + i}.log" for i in range(count)]
+        env = environment(standin, mailbox)
+        servers = [launch(flows, store_url, log, env=env) for log in logs]
+        started.extend(servers)
+        return [ready(server) for server in servers]
 
     yield start
     for twilio in OPENED:
         twilio.client.close()
         twilio.store.close()
-    for server in started:
-        if server.proc.poll() is None:
-            stop(server)
+    OPENED.clear()
+    running = [server for server in started if server.proc.poll() is None]
+    for server in running:  # all told to stop, then waited for: they stop side by side
+        server.proc.terminate()
+    for server in running:
+        server.proc.wait(10)
 
 
 OPENED: list[Twilio] = []
@@ -152,15 +212,18 @@ def until(check: Callable[[], bool], what: str, seconds: float = 20) -> None:
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {seconds} s for {what}")
-        time.sleep(0.05)
+        time.sleep(0.02)
 
 
-def outbox(server: Server) -> list[Outgoing]:
-    store = open_store(server.store)
-    try:
-        return store.outgoing(last=1000)
-    finally:
-        store.close()
+def outbox(twilio: Twilio) -> list[Outgoing]:
+    """What the outbox of the server behind `twilio` holds, as its store says now."""
+    return twilio.store.outgoing(last=1000)
+
+
+def sending(items: list[Outgoing]) -> list[Outgoing]:
+    """The items being sent, or due to be: those waiting for a later time are not."""
+    now = time.time()
+    return [o for o in items if o.status == "pending" and (o.claim or o.due <= now)]
 
 
 def texts_to(standin: rest.Standin, number: str) -> list[rest.Received]:
@@ -172,14 +235,17 @@ def new_sid() -> str:
 
 
 def test_a_voicemail_gives_one_email_and_one_text_with_its_transcription(
-    serve: Callable[[], Server], standin: rest.Standin, mailbox: Mailbox, tmp_path: Path
+    desk: Twilio,
+    shared: Server,
+    standin: rest.Standin,
+    mailbox: Mailbox,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    server = serve()
-    twilio, sid = phone(server), new_sid()
-    url = leave_voicemail(twilio, sid)
-    [note, _] = outbox(server)  # both wait for the transcription
+    sid = new_sid()
+    url = leave_voicemail(desk, sid)
+    [note, _] = outbox(desk)  # both wait for the transcription
     assert note.status == "pending" and mailbox.messages() == []
-    transcribe(twilio, sid, url, "My sink is leaking, please call me back")
+    transcribe(desk, sid, url, "My sink is leaking, please call me back")
     until(
         lambda: len(mailbox.messages()) == 1 and len(texts_to(standin, "+15555550100")) == 1,
         "the email and the text",
@@ -193,28 +259,23 @@ def test_a_voicemail_gives_one_email_and_one_text_with_its_transcription(
     [text] = texts_to(standin, "+15555550100")
     assert text.field("From") == OURS
     assert "My sink is leaking, please call me back" in text.field("Body")
-    until(lambda: all(o.status == "sent" for o in outbox(server)), "both marked sent")
-    shown = subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "messages", "--store", server.store],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
+    until(lambda: all(o.status == "sent" for o in outbox(desk)), "both marked sent")
+    assert main(["messages", "--store", shared.store]) == 0
+    shown = capsys.readouterr().out
     assert "note by email to frontdesk@example.com: sent" in shown
     assert "note by text to +15555550100: sent" in shown
 
 
 def test_a_note_is_sent_after_a_kill_9_between_the_recording_and_the_sending(
-    serve: Callable[[], Server], standin: rest.Standin, mailbox: Mailbox
+    serve: Callable[[int], list[Server]], standin: rest.Standin, mailbox: Mailbox
 ) -> None:
-    first = serve()
+    [first] = serve(1)
     sid = new_sid()
     url = leave_voicemail(phone(first), sid)
     first.proc.kill()  # kill -9: the notes wait in the store for the transcription
     first.proc.wait(10)
     assert mailbox.messages() == [] and standin.posts("Messages") == []
-    second = serve()
+    [second] = serve(1)
     transcribe(phone(second), sid, url, "Call me about the boiler")
     until(lambda: len(mailbox.messages()) == 1, "the email from the second server")
     assert "Call me about the boiler" in mailbox.messages()[0].get_content()
@@ -223,9 +284,9 @@ def test_a_note_is_sent_after_a_kill_9_between_the_recording_and_the_sending(
 
 @pytest.mark.parametrize("store_url", ["sqlite", "redis"], indirect=True)
 def test_two_servers_on_one_store_send_each_note_once(
-    serve: Callable[[], Server], standin: rest.Standin, mailbox: Mailbox
+    serve: Callable[[int], list[Server]], standin: rest.Standin, mailbox: Mailbox
 ) -> None:
-    servers = [serve(), serve()]
+    servers = serve(2)
     phones = [phone(s) for s in servers]
     calls = []
     for i in range(6):
@@ -233,8 +294,8 @@ def test_two_servers_on_one_store_send_each_note_once(
         calls.append((sid, leave_voicemail(phones[i % 2], sid)))
     for i, (sid, url) in enumerate(calls):  # the other server hears of each transcription
         transcribe(phones[(i + 1) % 2], sid, url, f"Message number {i}")
-    until(lambda: all(o.status == "sent" for o in outbox(servers[0])), "every note sent", 30)
-    assert len(outbox(servers[0])) == 12
+    until(lambda: all(o.status == "sent" for o in outbox(phones[0])), "every note sent", 30)
+    assert len(outbox(phones[0])) == 12
     mails = mailbox.messages()
     assert sorted(m.get_content().split('"')[1] for m in mails) == [
         f"Message number {i}" for i in range(6)
@@ -243,11 +304,11 @@ def test_two_servers_on_one_store_send_each_note_once(
 
 
 def test_a_text_during_a_call_goes_to_the_caller_from_the_number_called(
-    serve: Callable[[], Server], standin: rest.Standin
+    desk: Twilio, standin: rest.Standin
 ) -> None:
-    twilio, sid = phone(serve()), new_sid()
-    menu = call(twilio, sid)
-    heard = twilio.follow(menu, "Gather", call_form(sid, From=CALLER, To=OURS, Digits="1"))
+    sid = new_sid()
+    menu = call(desk, sid)
+    heard = desk.follow(menu, "Gather", call_form(sid, From=CALLER, To=OURS, Digits="1"))
     assert "I've texted you our address." in heard.said()
     until(lambda: len(standin.posts("Messages")) == 1, "the text")
     [text] = standin.posts("Messages")
@@ -255,38 +316,35 @@ def test_a_text_during_a_call_goes_to_the_caller_from_the_number_called(
     assert text.field("Body") == "Acme Plumbing, 12 Main St, Springfield."
 
 
-def test_a_caller_who_texted_stop_gets_no_text(
-    serve: Callable[[], Server], standin: rest.Standin
-) -> None:
-    server = serve()
-    twilio, sid = phone(server), new_sid()
-    assert twilio.post("/sms/desk", sms_form("STOP", frm=CALLER, to=OURS)).messages() == []
-    menu = call(twilio, sid)
-    twilio.follow(menu, "Gather", call_form(sid, From=CALLER, To=OURS, Digits="1"))
-    until(lambda: [o.status for o in outbox(server)] == ["skipped"], "the text to be skipped")
+def test_a_caller_who_texted_stop_gets_no_text(desk: Twilio, standin: rest.Standin) -> None:
+    sid = new_sid()
+    assert desk.post("/sms/desk", sms_form("STOP", frm=CALLER, to=OURS)).messages() == []
+    menu = call(desk, sid)
+    desk.follow(menu, "Gather", call_form(sid, From=CALLER, To=OURS, Digits="1"))
+    until(lambda: [o.status for o in outbox(desk)] == ["skipped"], "the text to be skipped")
     assert standin.posts("Messages") == []
 
 
 def test_a_switch_turned_by_the_command_changes_the_next_call_until_its_time(
-    serve: Callable[[], Server],
+    desk: Twilio, shared: Server, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server = serve()
-    twilio = phone(server)
-    assert "For our address" in call(twilio, new_sid()).said()
-    # A short while, and longer ones if a busy machine let it pass before the call was
-    # answered: the call says "closed" only when it was answered before the time.
-    for ahead in (2.5, 5.0, 10.0):
-        until_time = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ahead)).replace(microsecond=0)
-        command = [sys.executable, "-m", "ivr.cli", "switch", "closed_today", "on", "--until"]
-        command += [until_time.strftime("%Y-%m-%d %H:%M:%S"), "--tz", "UTC"]
-        subprocess.run(
-            [*command, "--store", server.store], check=True, capture_output=True, cwd=ROOT
-        )
-        said = call(twilio, new_sid()).said()
+    assert "For our address" in call(desk, new_sid()).said()
+    # Half a second ahead, and longer if a busy machine let that pass before the command
+    # turned the switch or before the call was answered: the call says "closed" only when it
+    # was answered before the time.
+    for ahead in (0.5, 2.0, 8.0):
+        until_time = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ahead)
+        command = ["switch", "closed_today", "on", "--tz", "UTC", "--store", shared.store]
+        code = main([*command, "--until", until_time.strftime("%Y-%m-%d %H:%M:%S.%f")])
+        if code != 0:
+            assert "has already passed" in capsys.readouterr().err
+            continue
+        said = call(desk, new_sid()).said()
         if dt.datetime.now(dt.UTC) < until_time:
             assert said == "We're closed today."
             break
     else:
         raise AssertionError("the machine was too busy to call before the switch's time")
-    until(lambda: "For our address" in call(twilio, new_sid()).said(), "the switch to turn off")
-    assert dt.datetime.now(dt.UTC) >= until_time
+    # From its time on, the switch is off: the first call after it hears the menu again.
+    until(lambda: dt.datetime.now(dt.UTC) >= until_time, "the switch's time")
+    assert "For our address" in call(desk, new_sid()).said()
