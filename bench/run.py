@@ -231,9 +231,12 @@ class Server:
 
     def pids(self) -> list[int]:
         """The server's processes, every host's, and the Redis it uses."""
-        found = [p for proc in (self.proc, *self.others) for p in tree(proc.pid)]
+        return [p for proc in (self.proc, *self.others) for p in tree(proc.pid)] + self.redis()
+
+    def redis(self) -> list[int]:
+        """The redis-server this server uses, if any."""
         redis_proc = REDIS.get("proc") if self.spec.store == "redis" else None
-        return found + [redis_proc.pid] if isinstance(redis_proc, subprocess.Popen) else found
+        return [redis_proc.pid] if isinstance(redis_proc, subprocess.Popen) else []
 
 
 def free_port() -> int:
@@ -478,6 +481,8 @@ class LoadResult:
     server_cpu: float  # cores the server used, on average
     wrk_cpu: float  # cores wrk used
     other_cpu: float  # cores anything else on the machine used
+    redis_cpu: float = 0.0  # cores redis-server used (counted in server_cpu too)
+    round: int = 1
     raw: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -486,30 +491,39 @@ class LoadResult:
 
 
 class CpuWatch:
-    """CPU time of the server, of wrk and of the whole machine, between two readings."""
+    """CPU time of the server (and of its redis-server apart), of wrk and of the whole
+    machine, between two readings."""
 
-    def __init__(self, server: Sequence[int], load: int) -> None:
+    def __init__(self, server: Sequence[int], redis: Sequence[int], load: int) -> None:
         self.pids = list(server)
+        self.redis = list(redis)
         self.load = load
-        self.readings: list[tuple[float, float, float, tuple[int, int]]] = []
+        self.readings: list[tuple[float, float, float, float, tuple[int, int]]] = []
 
     def read(self) -> None:
         self.readings.append(
-            (time.monotonic(), cpu_seconds(self.pids), cpu_seconds([self.load]), machine_busy())
+            (
+                time.monotonic(),
+                cpu_seconds(self.pids),
+                cpu_seconds(self.redis),
+                cpu_seconds([self.load]),
+                machine_busy(),
+            )
         )
 
-    def cores(self) -> tuple[float, float, float]:
-        """(server, wrk, everything else), in cores used on average."""
-        (t0, s0, w0, m0), (t1, s1, w1, m1) = self.readings[0], self.readings[-1]
+    def cores(self) -> tuple[float, float, float, float]:
+        """(server with its Redis, the Redis alone, wrk, everything else), in cores used on
+        average."""
+        (t0, s0, r0, w0, m0), (t1, s1, r1, w1, m1) = self.readings[0], self.readings[-1]
         elapsed = t1 - t0
         busy = (m1[0] - m0[0]) / max(1, m1[1] - m0[1]) * (os.cpu_count() or 1)
-        server, load = (s1 - s0) / elapsed, (w1 - w0) / elapsed
-        return server, load, max(0.0, busy - server - load)
+        server, redis, load = (s1 - s0) / elapsed, (r1 - r0) / elapsed, (w1 - w0) / elapsed
+        return server, redis, load, max(0.0, busy - server - load)
 
 
 def wrk(
     server: Server, data: Path, connections: int, seconds: float, warmup: float, think: int
-) -> tuple[dict[str, int], tuple[float, float, float]]:
+) -> tuple[dict[str, int], tuple[float, float, float, float]]:
     """Run wrk on `data`; its results after the warm-up, and the cores used meanwhile."""
     args = [
         "wrk",
@@ -532,7 +546,7 @@ def wrk(
     env = {**os.environ, "BENCH_PORTS": ",".join(map(str, server.ports))}
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
-        watch = CpuWatch(server.pids(), proc.pid)
+        watch = CpuWatch(server.pids(), server.redis(), proc.pid)
         try:
             time.sleep(warmup)
             watch.read()
@@ -555,7 +569,8 @@ def wrk(
 def measure(
     server: Server, data: Path, connections: int, seconds: float, warmup: float, think: int
 ) -> LoadResult:
-    r, (server_cpu, wrk_cpu, other_cpu) = wrk(server, data, connections, seconds, warmup, think)
+    r, cores = wrk(server, data, connections, seconds, warmup, think)
+    server_cpu, redis_cpu, wrk_cpu, other_cpu = cores
     strict = server.spec.strict
     if not strict:  # the bare app answers 200 where the others answer 204
         r["unexpected"] = 0
@@ -578,6 +593,7 @@ def measure(
         server_cpu=server_cpu,
         wrk_cpu=wrk_cpu,
         other_cpu=other_cpu,
+        redis_cpu=redis_cpu,
         raw=r,
     )
 
@@ -730,6 +746,13 @@ def target_lines(
     return lines
 
 
+def round_ratios(every: Sequence[LoadResult], x: str, y: str) -> list[float]:
+    """x/y of requests/s within each round, both as fast as the server answers."""
+    full = {(r.key, r.round): r.rps for r in every if not r.think_ms}
+    rounds = sorted({n for _, n in full})
+    return [full[x, n] / full[y, n] for n in rounds if (x, n) in full and (y, n) in full]
+
+
 def report(
     loads: dict[str, LoadResult],
     paced: dict[str, LoadResult],
@@ -738,6 +761,7 @@ def report(
     args: argparse.Namespace,
     stores: dict[str, dict[str, int]],
     extra: list[str],
+    every: Sequence[LoadResult] = (),
 ) -> str:
     out = [
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({cpu_model()}), "
@@ -772,11 +796,23 @@ def report(
         f"**r/a {ratio('r', 'a')}**, **r2/r {ratio('r2', 'r')}**."
     )
     if "r" in loads or "r2" in loads:
-        out.append(
-            "The server CPU of (r) and (r2) counts redis-server's too; (r2) is two `ivr serve` "
-            "processes of one worker each, on two ports, wrk's connections split between them "
-            "as a round-robin load balancer would."
+        shares = ", ".join(
+            f"{loads[k].redis_cpu:.2f} of the {loads[k].server_cpu:.2f} cores of ({k})"
+            for k in ("r", "r2")
+            if k in loads
         )
+        out.append(
+            f"The server CPU of (r) and (r2) counts redis-server's too ({shares}); (r2) is two "
+            "`ivr serve` processes of one worker each, on two ports, wrk's connections split "
+            "between them as a round-robin load balancer would."
+        )
+        pairs = round_ratios(every, "r2", "r")
+        if pairs:
+            out.append(
+                "r2/r of the two runs of each round, next to each other in time: "
+                + ", ".join(f"{x:.2f}" for x in pairs)
+                + f" (median {statistics.median(pairs):.2f})."
+            )
     per_webhook = {k: r.server_cpu / r.rps * 1e6 for k, r in loads.items()}
     if "a" in per_webhook and "r" in per_webhook:
         out.append(
@@ -883,6 +919,7 @@ def run_all(
                     args.warmup,
                     think,
                 )
+            result.round = round_ + 1
             every.append(result)
             kept = paced if think else loads
             if better(result, kept.get(spec.key)):
@@ -996,7 +1033,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "processes other than the server and wrk used meanwhile."
     )
 
-    text = report(loads, paced, memory, checks, args, stores, extra)
+    text = report(loads, paced, memory, checks, args, stores, extra, every)
     print(text)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     (results_dir / f"{stamp}.md").write_text(text)
