@@ -32,7 +32,9 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 os.environ["TWILIO_AUTH_TOKEN"] = "bench-auth-token-0123456789abcdef"
 
-import run  # noqa: E402  (after the path and the token it reads)
+from calls import TOKEN, call, sid_of  # noqa: E402  (after the path and the token it reads)
+from load import cpu_seconds  # noqa: E402
+from servers import SERVERS, free_port  # noqa: E402
 
 Message = MutableMapping[str, Any]
 App = Callable[
@@ -58,17 +60,17 @@ def build(key: str, folder: str) -> tuple[App, str]:
     if key == "r":  # a redis-server of its own, stopped with the folder's cleanup below
         import redis_bench
 
-        proc, store = redis_bench.start_redis(Path(folder), run.free_port())
+        proc, store = redis_bench.start_redis(Path(folder), free_port())
         STOP.append(proc)
     flows = str(BENCH / "flows")
-    return create_app(Settings(flows_dir=flows, store=store, auth_token=run.TOKEN)), "ivr"
+    return create_app(Settings(flows_dir=flows, store=store, auth_token=TOKEN)), "ivr"
 
 
 def requests(style: str, calls: int) -> list[tuple[Message, bytes, int]]:
-    validator = RequestValidator(run.TOKEN)
+    validator = RequestValidator(TOKEN)
     found = []
     for n in range(calls):
-        for hook in run.call(style, run.sid_of("1", n), n):
+        for hook in call(style, sid_of("1", n), n):
             url = f"http://127.0.0.1:{PORT}{hook.path}"
             body = urlencode(hook.form).encode()
             path, _, query = hook.path.partition("?")
@@ -136,7 +138,7 @@ async def measure(key: str, calls: int, profile: bool) -> tuple[float, float, in
         batches = []
         rest = todo[WARM_CALLS * 4 :]
         servers = [proc.pid for proc in STOP]
-        server_cpu = run.cpu_seconds(servers)
+        server_cpu = cpu_seconds(servers)
         for start in range(0, len(rest), BATCH * 4):
             batch = rest[start : start + BATCH * 4]
             cpu = time.process_time()
@@ -144,7 +146,7 @@ async def measure(key: str, calls: int, profile: bool) -> tuple[float, float, in
                 got, text = await post(app, scope, body)
                 wrong += (got != status and key != "a") or b"Sorry" in text
             batches.append((time.process_time() - cpu) / len(batch) * 1e6)
-        server_cpu = (run.cpu_seconds(servers) - server_cpu) / len(rest) * 1e6
+        server_cpu = (cpu_seconds(servers) - server_cpu) / len(rest) * 1e6
         if profiler:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         best, median, wrong, server = uvloop.run(
             measure(key, min(args.calls, 50_000), args.profile)
         )
-        label = next(s.label for s in run.SERVERS if s.key == key)
+        label = next(s.label for s in SERVERS if s.key == key)
         print(
             f"({key}) {label}: {best:.0f} µs CPU per webhook at best, {median:.0f} median"
             f"{f'; redis-server {server:.0f} on average' if server else ''}"

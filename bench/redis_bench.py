@@ -107,7 +107,7 @@ def retention_run(
     """Send `calls` to a server already running with `--keep-history`, then watch Redis."""
     keys0, memory0 = keys_and_memory(url)
     began = time.monotonic()
-    from run import send_all  # run imports this module: not at the top
+    from client import send_all  # it imports this module (through servers): not at the top
 
     wrong = asyncio.run(send_all(port, calls, 16))
     sent = time.monotonic() - began

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import redis_bench  # noqa: E402
-import run  # noqa: E402
+from servers import free_port  # noqa: E402
 
 from ivr.engine.session import Session  # noqa: E402
 from ivr.store import open_store  # noqa: E402
@@ -39,7 +39,7 @@ def look(before: Session | None) -> tuple[None, None]:
 
 async def measure() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        proc, url = redis_bench.start_redis(Path(folder), run.free_port())
+        proc, url = redis_bench.start_redis(Path(folder), free_port())
         store = open_store(url)
         assert isinstance(store, RedisStore)
         try:
