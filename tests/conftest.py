@@ -370,3 +370,24 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int,
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return cores
     return 2 * cores
+
+
+# The modules that take longest, longest first. Each module runs whole on one worker
+# (--dist loadfile, in the order collected: --no-loadscope-reorder), so one of these collected last would keep its
+# worker busy long after the others ran out of work: they go first, the short ones fill in.
+LONGEST_FIRST = (
+    "test_telling_e2e.py",
+    "test_console_browser.py",
+    "test_outbound_e2e.py",
+    "test_e2e.py",
+    "test_hardening_served.py",
+    "test_fetch.py",
+    "test_check_schema.py",
+    "test_fuzz_webhooks.py",
+    "test_metrics.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest in order
