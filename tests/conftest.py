@@ -373,8 +373,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int,
 
 
 # The modules that take longest, longest first. Each module runs whole on one worker
-# (--dist loadfile, in the order collected: --no-loadscope-reorder), so one of these collected last would keep its
-# worker busy long after the others ran out of work: they go first, the short ones fill in.
+# (--dist loadfile), in the order collected (--no-loadscope-reorder): one of these collected
+# last would keep its worker busy long after the others ran out of work. They go first, and
+# the short ones fill in.
 LONGEST_FIRST = (
     "test_telling_e2e.py",
     "test_console_browser.py",
