@@ -34,6 +34,18 @@ states:
   ask:
     save: reply
 """
+SURVEY = """\
+states:
+  start:
+    switch: {survey_running: on}
+    text:
+      to: "+15555550100"
+      body: "A survey went to {{ caller }}."
+    next: ask
+  ask:
+    say: How did we do? Reply 1 to 5.
+    save: score
+"""
 
 
 @pytest.fixture
@@ -41,7 +53,7 @@ def flows(
     tmp_path: Path, standin: rest.Standin, store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     use_env(monkeypatch, twilio_env(standin, store_url))
-    return write_flows(tmp_path, long=LONG, silent=SILENT)
+    return write_flows(tmp_path, long=LONG, silent=SILENT, survey=SURVEY)
 
 
 def text(flows: Path, *variables: str, to: str = PERSON, flow: str = "reminder") -> int:
@@ -72,6 +84,24 @@ def test_text_sends_the_first_question_and_the_reply_continues_the_conversation(
     assert messages(reply) == ["Thanks Ann, see you on Tuesday."]
     [done] = open_store(store_url).history("reminder")
     assert done.outcome == "completed" and done.caller == PERSON and done.called == OURS
+
+
+def test_what_the_first_step_does_besides_texting_is_kept_with_the_conversation(
+    flows: Path, standin: rest.Standin, store_url: str
+) -> None:
+    assert text(flows, flow="survey") == 0
+    [question] = standin.posts("Messages")
+    assert question.field("Body") == "How did we do? Reply 1 to 5."
+    store = open_store(store_url)
+    try:
+        [office] = store.outgoing("survey")  # sent by the server's delivery, like a webhook's
+        assert (office.channel, office.to, office.sender) == ("sms", "+15555550100", OURS)
+        assert office.body == f"A survey went to {PERSON}."
+        assert office.status == "pending"
+        switch = store.switches()["survey_running"]
+        assert switch.on and switch.by == f"text conversation with {PERSON}"
+    finally:
+        store.close()
 
 
 def test_a_number_that_texted_stop_is_never_texted(

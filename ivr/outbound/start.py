@@ -34,6 +34,7 @@ from ivr.flow.names import E164, RESERVED
 from ivr.outbound.rest import Refused, create_call, send_message
 from ivr.settings import Settings
 from ivr.store.base import Store
+from ivr.store.effects import effects_of
 
 if TYPE_CHECKING:
     from twilio.rest import Client  # made only with credentials (outbound.rest)
@@ -190,7 +191,10 @@ class Sender:
         self.store.update(
             lookup, lambda b: (engine.close(b, "replaced", at) if b else None, 0), ttl
         )
-        self.store.update(lookup, lambda _: (session, 0), ttl)
+        # What the first step decided beside its texts (a text to the office, a switch turned)
+        # is written with the session, as a webhook's step is.
+        effects = effects_of(session, outputs, flow, lambda: at)
+        self.store.update(lookup, lambda _: (session, 0), ttl, lambda _: effects)
         sids: list[str] = []
         try:
             for body in texts:

@@ -113,6 +113,7 @@ async def _start(request: Request, kind: str) -> Response:
             sid = await run_in_threadpool(start, flow, to, from_, values)
         else:
             sid = await run_in_threadpool(sender.text, flow, to, from_, values)
+            svc.outbox_due()  # what its first step wrote beside the texts (a text, a note)
     except Refused as refused:
         log.warning("API %s refused: %s", kind, refused.message)
         extra = {"twilio_code": refused.twilio_code} if refused.twilio_code else {}

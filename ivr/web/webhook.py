@@ -31,7 +31,7 @@ from ivr.outbound.fetch import Sender, send
 from ivr.settings import Settings
 from ivr.store import STORE_ERRORS
 from ivr.store.base import Effects, Store
-from ivr.web.effects import effects_of
+from ivr.store.effects import effects_of
 from ivr.web.forms import signed_form
 from ivr.web.metrics import Metrics
 from ivr.web.registry import FlowRegistry

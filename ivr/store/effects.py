@@ -1,8 +1,8 @@
 """What a step writes beside the session: messages kept, texts and notes to send, switches.
 
 The engine decides them as outputs; here they become the records the store writes in the same
-atomic update as the session, so that a webhook that answered has kept them for good, and the
-delivery task sends them after the answer has gone.
+atomic update as the session, so that a webhook that answered (or a text conversation begun by
+`ivr text` or the API) has kept them for good, and the delivery task sends them afterwards.
 """
 
 from __future__ import annotations
