@@ -35,7 +35,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",
 ]
-SCREENSHOTS = ROOT / "screenshots" / "console"
+# Pictures of the pages are for a person to look at, so they are taken only when asked for: a
+# whole-page picture costs the browser about as much as loading the page.
+WANTED = os.environ.get("IVR_SCREENSHOTS", "") not in ("", "0")
+SCREENSHOTS = ROOT / "screenshots" / "console" if WANTED else None
 
 DESK = """\
 description: A small front desk for the console's tests

@@ -1,11 +1,13 @@
 """The console in a real browser: Chromium, driven by Playwright, against `ivr serve` started as a
-process with a real SQLite store. Each page is saved as a screenshot (see console_support)."""
+process with a real SQLite store. With IVR_SCREENSHOTS set, each page is also saved as a picture
+(see console_support)."""
 
 from __future__ import annotations
 
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from console_support import (
     recordings,
     write_desk,
 )
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, StorageState, expect, sync_playwright
 
 from ivr.store import open_store
 
@@ -68,18 +70,40 @@ def console(tmp_path_factory: pytest.TempPathFactory, media: str) -> Iterator[Se
     server.proc.wait(10)
 
 
-@pytest.fixture
-def page(browser: Browser, console: Server) -> Iterator[Page]:
-    context = browser.new_context(base_url=console.url, viewport={"width": 1100, "height": 900})
+@pytest.fixture(scope="module")
+def signed_in(browser: Browser, console: Server) -> StorageState:
+    """The cookies of one log-in through the form, so that each test starts signed in."""
+    with opened(browser, console) as page:
+        log_in(page)
+        expect(page).to_have_url(re.compile(r"/console/flows$"))
+        return page.context.storage_state()
+
+
+@contextmanager
+def opened(browser: Browser, console: Server, state: StorageState | None = None) -> Iterator[Page]:
+    """A page in a context of its own, whose scripts must run without an error."""
+    context = browser.new_context(
+        base_url=console.url, viewport={"width": 1100, "height": 900}, storage_state=state
+    )
     found = context.new_page()
     errors: list[str] = []
     found.on("pageerror", lambda error: errors.append(str(error)))
-    yield found
-    context.close()
+    try:
+        yield found
+    finally:
+        context.close()
     assert errors == [], "the page's scripts failed"  # the picture's, the polling's, the voice's
 
 
+@pytest.fixture
+def page(browser: Browser, console: Server, signed_in: StorageState) -> Iterator[Page]:
+    with opened(browser, console, signed_in) as found:
+        yield found
+
+
 def shot(page: Page, name: str) -> None:
+    if SCREENSHOTS is None:
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
@@ -91,20 +115,21 @@ def log_in(page: Page, password: str = PASSWORD) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def test_log_in_after_a_refusal(page: Page, console: Server) -> None:
-    log_in(page, "not the password")
-    expect(page.get_by_role("alert")).to_have_text("That is not the password.")
-    shot(page, "login")
-    assert "console: a wrong password from 127.0.0.1" in console.log.read_text()
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/console/flows$"))
-    expect(page.get_by_role("link", name="desk", exact=True)).to_be_visible()
-    shot(page, "flows")
+def test_log_in_after_a_refusal(browser: Browser, console: Server) -> None:
+    with opened(browser, console) as page:
+        log_in(page, "not the password")
+        expect(page.get_by_role("alert")).to_have_text("That is not the password.")
+        shot(page, "login")
+        assert "console: a wrong password from 127.0.0.1" in console.log.read_text()
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(re.compile(r"/console/flows$"))
+        expect(page.get_by_role("link", name="desk", exact=True)).to_be_visible()
+        shot(page, "flows")
 
 
 def test_a_flows_picture_and_its_counts(page: Page) -> None:
-    log_in(page)
+    page.goto("/console/flows")
     page.get_by_role("link", name="desk", exact=True).click()
     expect(page.locator("#picture[data-drawn=yes] svg")).to_be_visible()
     picture = page.locator("#picture svg")
@@ -119,7 +144,6 @@ def test_a_flows_picture_and_its_counts(page: Page) -> None:
 def test_conversations_appear_and_open(page: Page, console: Server, media: str) -> None:
     # The page's own timers, so that its next poll comes when the test says, not seconds later.
     page.clock.install()
-    log_in(page)
     page.goto("/console/conversations")
     rows = page.locator("#rows tr[data-key]")
     expect(rows).to_have_count(3)
@@ -142,7 +166,6 @@ def test_conversations_appear_and_open(page: Page, console: Server, media: str) 
 
 
 def test_a_voicemail_plays_and_is_marked_handled(page: Page, console: Server) -> None:
-    log_in(page)
     page.goto("/console/messages")
     expect(page.get_by_text("Please call me back about the leak.")).to_be_visible()
     audio = page.locator("audio").first
@@ -162,7 +185,6 @@ def test_a_voicemail_plays_and_is_marked_handled(page: Page, console: Server) ->
 
 
 def test_a_forged_post_changes_nothing_and_opting_in_works(page: Page, console: Server) -> None:
-    log_in(page)
     page.goto("/console/opt-outs")
     expect(page.get_by_role("cell", name="+15550007777", exact=True)).to_be_visible()
     # The browser's own cookie, but no form token: what a forging page could send.
@@ -182,7 +204,6 @@ def test_try_a_call_on_the_keypad(page: Page, console: Server) -> None:
     page.add_init_script(
         "window.spoken = [];speechSynthesis.speak = u => window.spoken.push([u.text, u.lang]);"
     )
-    log_in(page)
     page.goto("/console/try/desk")
     page.get_by_role("button", name="Call", exact=True).click()
     expect(page.locator("#state")).to_have_text("menu")
@@ -205,10 +226,8 @@ def test_try_a_call_on_the_keypad(page: Page, console: Server) -> None:
     assert all(s.caller != "+15005550006" for s in open_store(console.store).history(last=100))
 
 
-def test_a_phone_sized_screen(browser: Browser, console: Server) -> None:
-    context = browser.new_context(base_url=console.url, viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    log_in(page)
+def test_a_phone_sized_screen(page: Page) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
     for name, path in (
         ("conversations", "/console/conversations"),
         ("flow", "/console/flows/desk"),
@@ -226,11 +245,10 @@ def test_a_phone_sized_screen(browser: Browser, console: Server) -> None:
     expect(page.locator("#state")).to_have_text("menu")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "phone-try")
-    context.close()
 
 
 def test_flip_a_switch(page: Page, console: Server) -> None:
-    log_in(page)
+    page.goto("/console/flows")
     page.get_by_role("link", name="Switches").click()
     expect(page.get_by_text("No switch has been turned yet")).to_be_visible()
     page.get_by_label("Switch", exact=True).fill("closed_today")
