@@ -1,4 +1,10 @@
-"""`ivr serve` as a subprocess, over HTTP on 127.0.0.1: restarts, edits, proxies, refusals."""
+"""`ivr serve` as a subprocess, over HTTP on 127.0.0.1: restarts, edits, proxies, refusals.
+
+A test about the process (a kill -9, a refused start, its options, two workers) starts its own;
+the others share the module's server, on flows looked at again on every webhook, each starting
+as on a fresh one: its store emptied of conversations, fresh call SIDs. The test that edits a
+flow edits a file of its own, that no other test calls.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2
+import pytest
 from conftest import (
     TOKEN,
     Server,
     Twilio,
     call_form,
+    copy_flows,
     free_port,
     http_client,
     sign,
@@ -24,6 +33,7 @@ from conftest import (
     stop,
 )
 
+from ivr.cli import main
 from ivr.store import open_store
 
 
@@ -31,8 +41,18 @@ def sid() -> str:
     return "CA" + os.urandom(16).hex()
 
 
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The module's `ivr serve`. It looks at its flow files on every webhook, so that a test
+    editing one needn't wait for a recheck."""
+    folder = tmp_path_factory.mktemp("served")
+    store, log = f"sqlite:///{folder}/ivr.sqlite3", folder / "server.log"
+    with start_server(copy_flows(folder), store, log, env={"IVR_FLOW_RECHECK": "0"}) as server:
+        yield server
+
+
 def test_health_lists_flows(live: Twilio) -> None:
-    body = httpx2.get(live.base + "/health").json()
+    body = live.client.get(live.base + "/health").json()
     assert body["status"] == "ok"
     assert {"menu", "actions", "texting", "front_desk"} <= set(body["flows"])
 
@@ -120,7 +140,8 @@ def test_no_token_refuses_to_start_unless_insecure(flows_dir: Path, tmp_path: Pa
         env={"TWILIO_AUTH_TOKEN": ""},
     )
     try:
-        r = httpx2.post(server.url + "/voice/menu", data=call_form(sid()))
+        with http_client() as client:
+            r = client.post(server.url + "/voice/menu", data=call_form(sid()))
         assert r.status_code == 200
     finally:
         server.proc.terminate()
@@ -133,46 +154,52 @@ def test_public_url_is_what_signatures_and_callbacks_use(flows_dir: Path, tmp_pa
     server = start_server(
         flows_dir, f"sqlite:///{tmp_path}/p.sqlite3", tmp_path / "p.log", "--public-url", public
     )
-    try:
+    with server, http_client() as client:
         form = call_form(sid())
-        local = httpx2.post(
+        local = client.post(
             server.url + "/voice/menu",
             data=form,
             headers={"X-Twilio-Signature": sign(server.url + "/voice/menu", form)},
         )
         assert local.status_code == 403
-        good = httpx2.post(
+        good = client.post(
             server.url + "/voice/menu",
             data=form,
             headers={"X-Twilio-Signature": sign(public + "/voice/menu", form)},
         )
         assert good.status_code == 200
         assert f'action="{public}/voice/menu/gather?seq=1"' in good.text
-    finally:
-        server.proc.terminate()
-        server.proc.wait(10)
     assert TOKEN not in (tmp_path / "p.log").read_text()
 
 
-def test_an_edit_never_breaks_a_live_call(flows_dir: Path, tmp_path: Path) -> None:
-    # Flow files are looked at on every call here, so the test needn't wait for a recheck.
-    store = f"sqlite:///{tmp_path}/ivr.sqlite3"
-    server = start_server(flows_dir, store, tmp_path / "s.log", env={"IVR_FLOW_RECHECK": "0"})
-    with server, http_client() as client:
-        live = Twilio(client, server.url, open_store(store))
+def test_an_edit_never_breaks_a_live_call(shared_server: Server, live: Twilio) -> None:
+    # A copy of the menu of the test's own, added to the running server's folder: no other
+    # test calls it, so its edits change nothing for them.
+    flows = shared_server.log.parent / "flows"
+    mine = flows / "edited_menu.yaml"
+    source = (flows / "menu.yaml").read_text()
+    mine.write_text(source)
+    # Dated a minute back, as if there before: the edit below, made within the clock's tick
+    # (a few ms), could otherwise leave the file with the very time the server saw.
+    os.utime(mine, (time.time() - 60, time.time() - 60))
+    try:
         call = sid()
-        reply = live.post("/voice/menu", call_form(call))
-        source = (flows_dir / "menu.yaml").read_text()
+        reply = live.post("/voice/edited_menu", call_form(call))
+        assert "Press 1 for sales" in reply.said()
         # A broken edit: the server keeps the version before it.
-        (flows_dir / "menu.yaml").write_text(source.replace("next: thanks", "next: thnks", 1))
-        other = live.post("/voice/menu", call_form(sid()))
+        mine.write_text(source.replace("next: thanks", "next: thnks", 1))
+        other = live.post("/voice/edited_menu", call_form(sid()))
         assert "Press 1 for sales" in other.said()
-        assert "thnks" in server.log.read_text() and "did you mean" in server.log.read_text()
+        log = shared_server.log.read_text()
+        assert "flow edited_menu was edited but has errors" in log
+        assert "thnks" in log and "did you mean" in log
         # A good edit: new calls get it, the call under way stays on its version.
-        (flows_dir / "menu.yaml").write_text(source.replace("Press 1 for sales", "Press 1 to buy"))
-        assert "Press 1 to buy" in live.post("/voice/menu", call_form(sid())).said()
+        mine.write_text(source.replace("Press 1 for sales", "Press 1 to buy"))
+        assert "Press 1 to buy" in live.post("/voice/edited_menu", call_form(sid())).said()
         again = live.follow(reply, "Redirect", call_form(call))
         assert "Press 1 for sales" in again.said()
+    finally:
+        mine.unlink()
 
 
 def test_two_workers_on_one_sqlite_file_share_the_calls(flows_dir: Path, tmp_path: Path) -> None:
@@ -237,7 +264,9 @@ def one_call(url: str) -> str:
     return call
 
 
-def test_history_and_messages_list_what_happened(shared_server: Server, live: Twilio) -> None:
+def test_history_and_messages_list_what_happened(
+    shared_server: Server, live: Twilio, capsys: pytest.CaptureFixture[str]
+) -> None:
     call = sid()
     reply = live.post("/voice/actions", call_form(call, From="+15550007777"))
     reply = live.follow(reply, "Gather", call_form(call, Digits="1"))
@@ -249,15 +278,11 @@ def test_history_and_messages_list_what_happened(shared_server: Server, live: Tw
     )
     live.post("/voice/actions/status", call_form(call, CallStatus="completed"))
 
+    # The commands' processes are tested elsewhere: here, what they list.
     def ivr(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "ivr.cli", *args, "--store", shared_server.store],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        return done.stdout
+        capsys.readouterr()
+        assert main([*args, "--store", shared_server.store]) == 0
+        return capsys.readouterr().out
 
     history = ivr("history", "--flow", "actions")
     assert "+15550007777" in history and "completed" in history
