@@ -13,7 +13,18 @@ from pathlib import Path
 
 import fetch_service
 import pytest
-from conftest import ROOT, TOKEN, Twilio, Twiml, call_form, http_client, sms_form, start_server
+from conftest import (
+    ROOT,
+    TOKEN,
+    Server,
+    Twilio,
+    Twiml,
+    call_form,
+    forget_conversations,
+    http_client,
+    sms_form,
+    start_server,
+)
 from starlette.testclient import TestClient
 
 from ivr.settings import Settings
@@ -43,7 +54,12 @@ def clinic_flow(service: fetch_service.Service, url: str = "", timeout: int = 5)
 
 @pytest.fixture
 def flows(tmp_path: Path, service: fetch_service.Service) -> Path:
-    folder = tmp_path / "flows"
+    return write_lookups(tmp_path, service)
+
+
+def write_lookups(root: Path, service: fetch_service.Service) -> Path:
+    """The lookup flows, each asking the test service in its own way, in `root`/flows."""
+    folder = root / "flows"
     folder.mkdir()
     (folder / "clinic_lookup.yaml").write_text(clinic_flow(service))
     (folder / "slow_lookup.yaml").write_text(clinic_flow(service, service.url + "/slow", 1))
@@ -209,17 +225,26 @@ def test_a_missing_secret_fails_the_request_and_says_which(
 
 
 # -- over HTTP, against `ivr serve` ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, service: fetch_service.Service
+) -> Iterator[Server]:
+    """One `ivr serve` with the clinic's secret, for the tests that need nothing more."""
+    folder = tmp_path_factory.mktemp("served")
+    store, log = f"sqlite:///{folder}/served.sqlite3", folder / "server.log"
+    flows = write_lookups(folder, service)
+    with start_server(flows, store, log, env={"IVR_SECRET_CLINIC_API": SECRET}) as server:
+        yield server
+
+
 @pytest.fixture
-def served(flows: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    log = tmp_path / "server.log"
-    store = f"sqlite:///{tmp_path}/served.sqlite3"
-    server = start_server(flows, store, log, env={"IVR_SECRET_CLINIC_API": SECRET})
-    yield server.url, log
-    server.proc.terminate()
-    server.proc.wait(10)
+def served(server: Server) -> tuple[str, Path]:
+    """The module's server, its store emptied of the calls of the tests before."""
+    forget_conversations(server.store)
+    return server.url, server.log
 
 
-def test_ivr_serve_looks_up_the_appointment(served: tuple[str, Path], tmp_path: Path) -> None:
+def test_ivr_serve_looks_up_the_appointment(served: tuple[str, Path]) -> None:
     url, log = served
     transport = http_transport(url)
     try:
@@ -235,7 +260,7 @@ def test_ivr_serve_looks_up_the_appointment(served: tuple[str, Path], tmp_path: 
         transport.close()
     assert "fetch failed: HTTP 500 (flow broken_lookup, state find_appointment" in log.read_text()
     assert SECRET not in log.read_text()
-    for file in tmp_path.glob("served.sqlite3*"):
+    for file in log.parent.glob("served.sqlite3*"):
         assert SECRET.encode() not in file.read_bytes()
 
 
