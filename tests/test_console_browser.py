@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import Server, Twilio, http_client, sms_form, start_server
+from conftest import Server, Twilio, http_client, launch, ready, sms_form, stop
 from console_support import (
     CHROMIUM_ARGS,
     PASSWORD,
@@ -35,8 +35,20 @@ def sid() -> str:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # A missing browser is a failure, never a skip: the console would go untested.
+def booting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`ivr serve` started but not yet answering, so that it boots while Chromium starts."""
+    folder = tmp_path_factory.mktemp("console")
+    flows = write_desk(folder / "flows")
+    store = f"sqlite:///{folder}/ivr.sqlite3"
+    server = launch(flows, store, folder / "server.log", env={"IVR_CONSOLE_PASSWORD": PASSWORD})
+    yield server
+    stop(server)
+
+
+@pytest.fixture(scope="module")
+def browser(booting: Server) -> Iterator[Browser]:
+    # After `booting`, so that the server boots while Chromium starts. A missing browser is a
+    # failure, never a skip: the console would go untested.
     executable = chromium()
     assert Path(executable).exists(), f"Chromium is needed at {executable}"
     with sync_playwright() as p:
@@ -52,22 +64,16 @@ def media() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory, media: str) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("console")
-    flows = write_desk(folder / "flows")
-    store = f"sqlite:///{folder}/ivr.sqlite3"
-    server = start_server(
-        flows, store, folder / "server.log", env={"IVR_CONSOLE_PASSWORD": PASSWORD}
-    )
+def console(booting: Server, media: str) -> Server:
+    """The server once it answers, with three calls and an opt-out behind it."""
+    server = ready(booting)
     with http_client() as client:
-        twilio = Twilio(client, server.url, open_store(store))
+        twilio = Twilio(client, server.url, open_store(server.store))
         call_hours(twilio, sid())
         call_hang_up(twilio, sid())
         call_voicemail(twilio, sid(), media, "Please call me back about the leak.")
         twilio.post("/sms/desk", sms_form("STOP", frm="+15550007777"))
-    yield server
-    server.proc.terminate()
-    server.proc.wait(10)
+    return server
 
 
 @pytest.fixture(scope="module")
