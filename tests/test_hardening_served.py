@@ -120,9 +120,9 @@ def limited(flows_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         proc.wait(10)
 
 
-def _healthy(url: str, timeout: float) -> bool:
+def _healthy(client: httpx2.Client, url: str) -> bool:
     try:
-        return httpx2.get(url + "/health", timeout=timeout).status_code == 200
+        return client.get(url + "/health").status_code == 200
     except httpx2.HTTPError:
         return False
 
@@ -142,10 +142,12 @@ def test_idle_half_sent_requests_never_stop_health_or_webhooks(
             s.sendall(b"POST /sms/texting HTTP/1.1\r\nHost: x\r\nContent-Length: 90\r\n")
             held.append(s)
         # Every one is still open on this side; the server made room for the newcomers.
+        # Each request on a connection of its own: a newcomer each time.
         deadline = time.monotonic() + 20
-        while not _healthy(url, 2):
-            assert time.monotonic() < deadline, "the server stopped answering /health"
-        with http_client() as client:
+        fresh = httpx2.Limits(max_keepalive_connections=0)
+        with http_client(timeout=2, limits=fresh) as client:
+            while not _healthy(client, url):
+                assert time.monotonic() < deadline, "the server stopped answering /health"
             twilio = Twilio(client, url, None)  # type: ignore[arg-type]
             reply = twilio.post("/sms/texting", sms_form("hi"))
             assert reply.status == 200 and reply.messages()[0] == "Hi from the texting line."
