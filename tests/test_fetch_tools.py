@@ -3,17 +3,17 @@ and the examples of the format's "Your own systems" section are the shipped clin
 
 from __future__ import annotations
 
-import os
+import io
 import re
-import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import fetch_service
 import pytest
 from test_fetch import SECRET, clinic_flow
 
+from ivr.cli import main
 from ivr.tools.flowtests.suite import run_tests
 
 ROOT = Path(__file__).parent.parent
@@ -27,24 +27,36 @@ def service() -> Iterator[fetch_service.Service]:
     running.close()
 
 
-def simulate(flows: Path, flow: str, moves: str, *args: str) -> str:
-    env = {**os.environ, "IVR_SECRET_CLINIC_API": SECRET}
-    done = subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "simulate", flow, "--flows", str(flows), *args],
-        input=moves,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stdout + done.stderr
-    assert SECRET not in done.stdout + done.stderr
-    return done.stdout
+Simulate = Callable[..., str]
 
 
-def test_simulate_makes_the_real_request(service: fetch_service.Service, tmp_path: Path) -> None:
+@pytest.fixture
+def simulate(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> Simulate:
+    """`ivr simulate FLOW --flows FLOWS ARGS` with the clinic's secret and `moves` piped in,
+    through the command's entry point (its process is tested in test_simulate): what it says."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("IVR_SECRET_CLINIC_API", SECRET)
+
+    def run(flows: Path, flow: str, moves: str, *args: str) -> str:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "stdin", io.StringIO(moves))
+        code = main(["simulate", flow, "--flows", str(flows), *args])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert "Traceback" not in out + err
+        assert SECRET not in out + err + caplog.text
+        return out
+
+    return run
+
+
+def test_simulate_makes_the_real_request(
+    service: fetch_service.Service, tmp_path: Path, simulate: Simulate
+) -> None:
     (tmp_path / "clinic_lookup.yaml").write_text(clinic_flow(service))
     (tmp_path / "loop_lookup.yaml").write_text(clinic_flow(service, service.url + "/loop"))
     out = simulate(tmp_path, "clinic_lookup", "1234\n")
@@ -123,8 +135,6 @@ def test_wrong_replies_are_reported_with_their_line(
 
 
 def test_the_graph_shows_where_a_failed_request_goes(capsys: pytest.CaptureFixture[str]) -> None:
-    from ivr.cli import main
-
     assert main(["graph", "clinic_lookup", "--flows", str(ROOT / "flows")]) == 0
     drawing = capsys.readouterr().out
     assert '    s1 -->|"fetched"| s2\n    s1 -.->|"failed"| s5\n' in drawing
