@@ -1,17 +1,27 @@
-"""`ivr check` as a command: exit codes, `--strict` and `--format github`, as CI runs it."""
+"""`ivr check` as a command: exit codes, `--strict` and `--format github`, as CI runs it.
+
+CI's own run (`--format github`) is a process here; the others run the command's entry point in
+the test's process, for its exit code and what it prints.
+"""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from ivr.cli import main
+
 HERE = Path(__file__).parent
 WARNING_ONLY = HERE / "broken" / "unreachable_state.yaml"  # its one problem is a warning
 ERROR = HERE / "broken" / "choice_unknown.yaml"
+
+
+Check = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def ivr_check(*args: str) -> subprocess.CompletedProcess[str]:
@@ -21,6 +31,19 @@ def ivr_check(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
+
+@pytest.fixture
+def check_here(capsys: pytest.CaptureFixture[str]) -> Check:
+    """`ivr check ARGS` through the command's entry point: its exit code, stdout and stderr."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()
+        code = main(["check", *args])
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["ivr", "check", *args], code, out, err)
+
+    return run
 
 
 @pytest.fixture
@@ -38,9 +61,9 @@ def folders(tmp_path: Path) -> dict[str, Path]:
     return made
 
 
-def test_exit_codes_with_and_without_strict(folders: dict[str, Path]) -> None:
+def test_exit_codes_with_and_without_strict(folders: dict[str, Path], check_here: Check) -> None:
     codes = {
-        (name, strict): ivr_check(str(folders[name]), *(["--strict"] if strict else [])).returncode
+        (name, strict): check_here(str(folders[name]), *(["--strict"] if strict else [])).returncode
         for name, strict in (
             ("clean", True),
             ("warned", False),
@@ -56,8 +79,10 @@ def test_exit_codes_with_and_without_strict(folders: dict[str, Path]) -> None:
     }
 
 
-def test_text_names_file_line_and_level_and_counts(folders: dict[str, Path]) -> None:
-    done = ivr_check(str(folders["broken"]))
+def test_text_names_file_line_and_level_and_counts(
+    folders: dict[str, Path], check_here: Check
+) -> None:
+    done = check_here(str(folders["broken"]))
     broken = folders["broken"] / "choice_unknown.yaml"
     assert f"{broken}:6:" in done.stdout and "error: the choice `2, book`" in done.stdout
     assert "did you mean `booking`?" in done.stdout
@@ -80,7 +105,7 @@ def test_format_github_is_one_annotation_per_problem(folders: dict[str, Path]) -
     assert (clean.returncode, clean.stdout) == (0, "")
 
 
-def test_a_missing_path_is_an_error_not_a_traceback(tmp_path: Path) -> None:
-    done = ivr_check(str(tmp_path / "nowhere"))
+def test_a_missing_path_is_an_error_not_a_traceback(tmp_path: Path, check_here: Check) -> None:
+    done = check_here(str(tmp_path / "nowhere"))
     assert done.returncode == 1
     assert "nowhere" in done.stdout + done.stderr and "Traceback" not in done.stderr
