@@ -1,10 +1,15 @@
-"""The command line as an operator meets it: one clear line for each fault, never a traceback."""
+"""The command line as an operator meets it: one clear line for each fault, never a traceback.
+
+Each command is run as a process at least once; the other tests of the same command run its
+entry point in the test's process, in a folder of their own and without IVR_ or TWILIO_ settings.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +17,7 @@ import twilio_rest_standin as rest
 from conftest import ROOT, free_port
 
 from ivr import __version__
+from ivr.cli import main
 from ivr.engine.session import Session
 from ivr.store import open_store
 
@@ -33,14 +39,40 @@ def ivr(
     )
 
 
+Ran = subprocess.CompletedProcess[str]
+
+
+@pytest.fixture
+def ivr_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Ran]:
+    """`ivr ARGS` through its entry point, in `tmp_path`, with only the settings `env` gives."""
+    for name in list(os.environ):
+        if name.startswith(("IVR_", "TWILIO_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Ran:
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["ivr", *args], code, out, err)
+
+    return run
+
+
 def test_version(tmp_path: Path) -> None:
     done = ivr("--version", cwd=tmp_path)
     assert (done.returncode, done.stdout.strip()) == (0, f"ivr {__version__}")
 
 
 @pytest.mark.parametrize("command", ["history", "messages"])
-def test_history_in_another_folder_creates_no_database(command: str, tmp_path: Path) -> None:
-    done = ivr(command, cwd=tmp_path)
+def test_history_in_another_folder_creates_no_database(
+    command: str, tmp_path: Path, ivr_here: Callable[..., Ran]
+) -> None:
+    done = ivr_here(command)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr == (
         f"error: there is no database at {tmp_path.resolve()}/ivr.sqlite3: run this in the "
@@ -100,8 +132,8 @@ def test_serve_with_redis_down_is_one_line(tmp_path: Path) -> None:
     )
 
 
-def test_call_says_every_missing_setting_at_once(tmp_path: Path) -> None:
-    done = ivr("call", "reminder", "--to", "+15551234567", cwd=tmp_path)
+def test_call_says_every_missing_setting_at_once(ivr_here: Callable[..., Ran]) -> None:
+    done = ivr_here("call", "reminder", "--to", "+15551234567")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
     assert all(line.startswith("error: ") for line in lines)
@@ -116,8 +148,10 @@ def test_call_says_every_missing_setting_at_once(tmp_path: Path) -> None:
     assert len(lines) == 4
 
 
-def test_text_says_every_missing_setting_at_once(tmp_path: Path, standin: rest.Standin) -> None:
-    done = ivr("text", "reminder", cwd=tmp_path, env={"IVR_STORE": "memory://"})
+def test_text_says_every_missing_setting_at_once(
+    standin: rest.Standin, ivr_here: Callable[..., Ran]
+) -> None:
+    done = ivr_here("text", "reminder", env={"IVR_STORE": "memory://"})
     lines = done.stderr.splitlines()
     assert done.returncode == 2 and len(lines) == 5, done.stderr
     assert "give either --to NUMBER or --csv FILE" in lines[0]
