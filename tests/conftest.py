@@ -11,7 +11,6 @@ import sqlite3
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Generator, Iterator
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bytecode_cache
 import httpx2
 import pytest
 import twilio_rest_standin as rest
@@ -32,17 +32,7 @@ from ivr.web.app import create_app
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token-0123456789abcdef"
 
-# Each `ivr serve` and `ivr` command a test starts is a new Python process. Where the
-# environment says not to write bytecode (PYTHONDONTWRITEBYTECODE, so that no __pycache__ lands
-# in the source tree), every one of them would compile the package again, and every test
-# process would rewrite every test module's asserts again: they share a bytecode cache in the
-# temporary folder instead, outside the source tree.
-if sys.dont_write_bytecode and not sys.pycache_prefix:
-    BYTECODE = str(Path(tempfile.gettempdir()) / f"ivr-tests-bytecode-{os.getuid()}")
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = BYTECODE
-    sys.dont_write_bytecode = False
-    sys.pycache_prefix = BYTECODE
+bytecode_cache.share(ROOT / "ivr")  # before any test process starts: see there
 
 
 def sign(url: str, form: dict[str, str], token: str = TOKEN) -> str:
