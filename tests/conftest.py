@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,15 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token-0123456789abcdef"
 
 bytecode_cache.share(ROOT / "ivr")  # before any test process starts: see there
+
+
+def until(check: Callable[[], bool], what: str, seconds: float = 20) -> None:
+    """Wait for `check()` to hold, looking every 20 ms; fail naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {seconds} s for {what}")
+        time.sleep(0.02)
 
 
 def sign(url: str, form: dict[str, str], token: str = TOKEN) -> str:

@@ -4,15 +4,14 @@ and in the app, whose webhooks wake it."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import twilio_rest_standin as rest
-from conftest import TOKEN, Twilio, call_form
+from conftest import TOKEN, Twilio, call_form, until
 from smtp_server import Mailbox, smtp_server
 from starlette.testclient import TestClient
 
@@ -209,14 +208,6 @@ class Watched(Delivery):
         return taken
 
 
-def after(what: str, check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 10
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited 10 s for {what}")
-        time.sleep(0.01)
-
-
 def test_a_transcription_wakes_the_delivery_the_notes_waited_for(
     standin: rest.Standin, mailbox: Mailbox, tmp_path: Path
 ) -> None:
@@ -237,18 +228,20 @@ def test_a_transcription_wakes_the_delivery_the_notes_waited_for(
     sid, url = "CA" + "7" * 32, "https://api.twilio.com/rec/RE7"
     with TestClient(app, base_url="http://testserver") as client:
         twilio = Twilio(client, "http://testserver", svc.store)
-        after("the first look at the outbox", lambda: delivery.looks == [0])
+        until(lambda: delivery.looks == [0], "the first look at the outbox", 10)
         record = twilio.post("/voice/desk", call_form(sid, From=CALLER, To=OURS))
         form = call_form(sid, RecordingUrl=url, RecordingDuration="12")
         assert "Goodbye." in twilio.follow(record, "Record", form).said()
         # The notes written woke the delivery, which found them waiting for the words.
-        after("the look the recording woke", lambda: delivery.looks == [0, 0])
+        until(lambda: delivery.looks == [0, 0], "the look the recording woke", 10)
         assert [o.status for o in svc.store.outgoing()] == ["pending", "pending"]
         form = call_form(sid, RecordingUrl=url, TranscriptionText="Please call me back")
         assert twilio.post("/voice/desk/transcription", form).status == 204
         # Sent by a look the transcription woke: the next one unwoken is an hour away.
-        after("the notes", lambda: len(mailbox.messages()) == len(standin.posts("Messages")) == 1)
-        after("both marked sent", lambda: {o.status for o in svc.store.outgoing()} == {"sent"})
+        until(
+            lambda: len(mailbox.messages()) == len(standin.posts("Messages")) == 1, "the notes", 10
+        )
+        until(lambda: {o.status for o in svc.store.outgoing()} == {"sent"}, "both marked sent", 10)
     assert delivery.looks[:3] == [0, 0, 2]
     assert "Please call me back" in mailbox.messages()[0].get_content()
     assert "Please call me back" in standin.posts("Messages")[0].field("Body")

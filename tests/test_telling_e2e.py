@@ -31,6 +31,7 @@ from conftest import (
     sms_form,
     start_server,
     stop,
+    until,
 )
 from smtp_server import Mailbox, smtp_server
 
@@ -205,14 +206,6 @@ def transcribe(twilio: Twilio, sid: str, url: str, words: str) -> None:
         sid, RecordingUrl=url, TranscriptionText=words, TranscriptionStatus="completed"
     )
     assert twilio.post("/voice/desk/transcription", form).status == 204
-
-
-def until(check: Callable[[], bool], what: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {seconds} s for {what}")
-        time.sleep(0.02)
 
 
 def outbox(twilio: Twilio) -> list[Outgoing]:
