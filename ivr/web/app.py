@@ -172,8 +172,8 @@ def create_app(
         except STORE_ERRORS as exc:
             if owned:
                 await store.aclose()
-                raise StartupRefused(unusable(settings.store, exc)) from exc
-            raise StartupRefused(f"the store given to the app can't be used: {exc}") from exc
+            named = settings.store if owned else "given to the app"
+            raise StartupRefused(unusable(named, exc)) from exc
         tasks = [asyncio.create_task(keep_pruning(store))]
         if svc.delivery:
             tasks.append(asyncio.create_task(svc.delivery.run()))
